@@ -1,0 +1,22 @@
+"""Where ftbridge keeps its state: ``$FTBRIDGE_HOME`` (default ``~/.ftbridge``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def home() -> Path:
+    """The state directory, created with mode 0700 on first use."""
+    root = Path(os.environ.get("FTBRIDGE_HOME") or Path.home() / ".ftbridge").expanduser()
+    if not root.is_dir():
+        root.mkdir(parents=True, exist_ok=True)
+        root.chmod(0o700)
+    return root
+
+
+def subdir(name: str) -> Path:
+    """A directory under ``home()`` (``datasets``, ``runs``...), created on first use."""
+    path = home() / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,153 @@
+"""The provider protocol: what a fine-tuning backend implements to plug into ftbridge.
+
+A provider is a small class found through the entry-point group ``ftbridge.providers``::
+
+    # pyproject.toml of a provider distribution
+    [project.entry-points."ftbridge.providers"]
+    myprovider = "ftbridge_myprovider:MyProvider"
+
+The core builds it with ``MyProvider.from_config(settings)`` where ``settings`` is the
+``[providers.myprovider]`` table of ``ftbridge.toml`` merged with keyword arguments; the provider
+reads its SDK's own environment variables itself. The core does everything else: validation,
+hyperparameter checks against ``capabilities``, the options model, idempotency keys, the job
+store, polling, retries of ``TransientProviderError`` and timeouts. So every method below is one
+attempt at one thing, with the SDK's own retries turned off (``max_retries=0``) so that retries
+never multiply.
+
+Errors: map SDK exceptions by *type* onto ``ftbridge._exceptions`` and chain them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+from ._models import Capabilities, ChatResult, Event, JobSnapshot, JobSpec, MetricPoint, Preflight
+
+if TYPE_CHECKING:
+    from .validation import ValidatedDataset
+
+Message = Mapping[str, Any]
+
+
+class ModelHandle:
+    """A fine-tuned model to talk to; the same signature for every provider.
+
+    Use it as a context manager so ``close()`` frees what it holds (a loaded model, a client)::
+
+        with job.model() as model:
+            print(model.chat([{"role": "user", "content": "hi"}], max_tokens=50).text)
+    """
+
+    name: str = ""
+
+    def chat(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
+    ) -> ChatResult:
+        raise NotImplementedError  # pragma: no cover - subclasses implement it
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
+    ) -> Iterator[str]:
+        """Yield the reply as text deltas. The default yields ``chat()``'s text at once."""
+        yield self.chat(
+            messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            stop=stop,
+            seed=seed,
+        ).text
+
+    def close(self) -> None:
+        """Free what the handle holds. Safe to call twice."""
+
+    def __enter__(self) -> ModelHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """One fine-tuning backend. See the module docstring for the division of labour."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+    options_model: ClassVar[type[BaseModel]]
+
+    @classmethod
+    def from_config(cls, settings: Mapping[str, Any]) -> Provider:
+        """Build the provider from its ``[providers.<name>]`` settings (plus its SDK's env)."""
+        ...
+
+    def describe_config(self) -> dict[str, Any]:
+        """The effective settings, for ``ftbridge config show`` (the core masks secrets)."""
+        ...
+
+    def preflight(self, dataset: ValidatedDataset, spec: JobSpec) -> Preflight:
+        """Check limits and estimate cost/memory/time before anything is sent or started."""
+        ...
+
+    def submit(self, dataset: ValidatedDataset, spec: JobSpec) -> JobSnapshot:
+        """Upload what is needed and create the job, tagged with ``spec.idempotency_key``."""
+        ...
+
+    def reconcile(self, spec: JobSpec) -> JobSnapshot | None:
+        """Find a job already created with ``spec.idempotency_key``, or ``None``.
+
+        Called before a retried create and for intents left by a crashed process.
+        """
+        ...
+
+    def refresh(self, native_id: str) -> JobSnapshot: ...
+
+    def cancel(self, native_id: str) -> JobSnapshot:
+        """Ask for cancellation; cancelling a finished job is not an error."""
+        ...
+
+    def events(self, native_id: str, *, after: str | None = None) -> list[Event]:
+        """Events newer than the event id ``after`` (all when None), oldest first."""
+        ...
+
+    def metrics(self, native_id: str) -> list[MetricPoint]: ...
+
+    def open_model(self, snapshot: JobSnapshot, spec: JobSpec) -> ModelHandle:
+        """A handle on the fine-tuned model of a succeeded job."""
+        ...
+
+
+@runtime_checkable
+class PausableProvider(Provider, Protocol):
+    """A provider whose jobs can be paused and resumed (``capabilities.pause``)."""
+
+    def pause(self, native_id: str) -> JobSnapshot: ...
+
+    def resume(self, native_id: str) -> JobSnapshot: ...
+
+
+@runtime_checkable
+class ResumableProvider(Provider, Protocol):
+    """A provider that can continue a failed or cancelled job (``capabilities.resume``)."""
+
+    def resume(self, native_id: str) -> JobSnapshot: ...

@@ -1,0 +1,84 @@
+"""The ``ftbridge`` command: a thin layer over the public API, one module per command.
+
+Exit codes (also in the README):
+
+====  ==============================================================
+0     success (``validate``: the dataset is valid)
+1     the dataset is invalid, or the job failed / was cancelled / did not succeed
+2     usage error, bad configuration, unreadable input, unknown job
+3     the provider refused or failed the request
+4     ``wait`` timed out (the job goes on)
+130   interrupted
+====  ==============================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .._exceptions import (
+    ConfigError,
+    DatasetError,
+    FtbridgeError,
+    JobCancelledError,
+    JobFailedError,
+    JobNotFoundError,
+    JobNotSucceededError,
+    JobTimeoutError,
+    ProviderError,
+)
+
+# Each module defines ``register(subparsers)``, which adds its parser and sets ``handler``.
+_COMMAND_MODULES = ("_validate",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ftbridge",
+        description="Validate a fine-tuning dataset once, train it on any provider, chat with it.",
+    )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"ftbridge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in _COMMAND_MODULES:
+        importlib.import_module(f".{name}", __name__).register(sub)
+    return parser
+
+
+def exit_code_for(exc: FtbridgeError) -> int:
+    if isinstance(exc, JobTimeoutError):
+        return 4
+    if isinstance(exc, (JobFailedError, JobCancelledError, JobNotSucceededError)):
+        return 1
+    if isinstance(exc, (ConfigError, DatasetError, JobNotFoundError)):
+        return 2
+    if isinstance(exc, ProviderError):
+        return 3
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except FtbridgeError as exc:
+        print(f"ftbridge: error: {exc}", file=sys.stderr)
+        return exit_code_for(exc)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

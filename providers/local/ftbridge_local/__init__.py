@@ -1,0 +1,1 @@
+"""ftbridge provider package (being written)."""
