@@ -1,0 +1,246 @@
+"""``submit``, ``get_job`` and ``list_jobs``: the entry points of the job lifecycle."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from ._config import load_config
+from ._exceptions import (
+    ConfigError,
+    DatasetValidationError,
+    JobNotFoundError,
+    OptionsError,
+    PreflightError,
+    ProviderError,
+    TransientProviderError,
+    UnsupportedHyperparameterError,
+)
+from ._job import Job
+from ._models import Hyperparameters, JobSnapshot, JobSpec, JobStatus, Preflight
+from ._polling import PollPolicy, call_with_retries
+from ._provider import Provider
+from ._registry import get_provider
+from ._store import JobStore
+
+if TYPE_CHECKING:
+    from .validation import ValidatedDataset
+
+log = logging.getLogger("ftbridge")
+
+
+def _resolve_provider(provider: str | Provider | None) -> Provider:
+    if provider is None or isinstance(provider, str):
+        return get_provider(provider)
+    return provider
+
+
+def _prepare_dataset(
+    dataset: str | Path | ValidatedDataset, provider: str, role: str
+) -> ValidatedDataset:
+    from .validation import ValidatedDataset, validate
+
+    if not isinstance(dataset, ValidatedDataset):
+        return validate(dataset, provider=provider)
+    verdict = dataset.verdicts.get(provider)
+    if not dataset.valid or (verdict is not None and not verdict.valid):
+        where = f" for {provider}" if dataset.valid else ""
+        raise DatasetValidationError(
+            f"the {role} dataset {dataset.path} is not valid{where}; run "
+            f"`ftbridge validate {dataset.path} --provider {provider}` to see why",
+            dataset.report,
+        )
+    return dataset
+
+
+def _hyperparameters(value: Hyperparameters | Mapping[str, Any] | None) -> Hyperparameters:
+    if value is None or isinstance(value, Hyperparameters):
+        return value or Hyperparameters()
+    try:
+        return Hyperparameters.model_validate(dict(value))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'hyperparameters'}: {e['msg']}" for e in exc.errors()
+        )
+        known = ", ".join(Hyperparameters.model_fields)
+        raise ConfigError(f"bad hyperparameters: {problems} (known names: {known})") from exc
+
+
+def _check_capabilities(provider: Provider, hp: Hyperparameters, method: str, fmt: str) -> None:
+    caps = provider.capabilities
+    for name in hp.given():
+        if name not in caps.hyperparameters:
+            hint = caps.hyperparameter_hints.get(name, "")
+            raise UnsupportedHyperparameterError(
+                f"{provider.name} cannot honour hyperparameter {name!r}"
+                + (f": {hint}" if hint else "")
+                + f" (it takes: {', '.join(sorted(caps.hyperparameters)) or 'none'})"
+            )
+    if fmt not in caps.formats:
+        raise ConfigError(
+            f"{provider.name} does not train on {fmt!r} datasets "
+            f"(it takes: {', '.join(sorted(caps.formats))})"
+        )
+    if method not in caps.methods:
+        raise ConfigError(f"{provider.name} does not support {method} training")
+
+
+def _options(provider: Provider, options: Mapping[str, Any] | BaseModel | None) -> dict[str, Any]:
+    model = provider.options_model
+    try:
+        parsed = (
+            options if isinstance(options, model) else model.model_validate(dict(options or {}))
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors()
+        )
+        raise OptionsError(f"bad options for {provider.name}: {problems}") from exc
+    assert isinstance(parsed, BaseModel)
+    return parsed.model_dump(mode="json", exclude_unset=True)
+
+
+def fingerprint(spec: JobSpec) -> str:
+    """What makes two submissions "the same job" (everything but the idempotency key)."""
+    body = spec.model_dump_json(exclude={"idempotency_key"})
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def submit(
+    dataset: str | Path | ValidatedDataset,
+    *,
+    provider: str | Provider | None = None,
+    model: str | None = None,
+    hyperparameters: Hyperparameters | Mapping[str, Any] | None = None,
+    suffix: str | None = None,
+    validation: str | Path | ValidatedDataset | None = None,
+    options: Mapping[str, Any] | BaseModel | None = None,
+    poll: PollPolicy | None = None,
+) -> Job:
+    """Validate (unless already validated), preflight, and start a fine-tuning job.
+
+    >>> job = ftbridge.submit("train.jsonl", provider="openai", model="gpt-4o-mini",
+    ...                       hyperparameters={"epochs": 3})
+
+    The job's intent is recorded in the job store with an idempotency key *before* the remote
+    create, so a crash or a lost response is reconciled to the one remote job instead of
+    starting a second paid one: submitting the same thing again after a crash adopts it.
+    """
+    prov = _resolve_provider(provider)
+    name = prov.name
+    config = load_config()
+    train = _prepare_dataset(dataset, name, "training")
+    valid = _prepare_dataset(validation, name, "validation") if validation is not None else None
+    model = model or config.model_for(name)
+    if not model:
+        raise ConfigError(
+            f"no model given for {name}: pass model=... (--model), or set [defaults] model or "
+            f"[providers.{name}] model in ftbridge.toml"
+        )
+    if valid is not None and not prov.capabilities.validation_file:
+        raise ConfigError(f"{name} does not take a validation file")
+    hp = _hyperparameters(hyperparameters)
+    method = "dpo" if train.format == "preference" else "sft"
+    _check_capabilities(prov, hp, method, train.format)
+    opts = _options(prov, options)
+    policy = poll or PollPolicy()
+    store = JobStore()
+
+    def make_spec(key: str) -> JobSpec:
+        return JobSpec(
+            provider=name,
+            model=model,
+            method=method,
+            training=train.ref(),
+            validation=valid.ref() if valid else None,
+            hyperparameters=hp,
+            suffix=suffix,
+            options=opts,
+            idempotency_key=key,
+        )
+
+    probe = make_spec("")
+    print_key = fingerprint(probe)
+    # An earlier submit of the very same job that crashed or lost its create response?
+    for intent in store.open_intents(print_key):
+        found = call_with_retries(lambda spec=intent.spec: prov.reconcile(spec), policy)  # type: ignore[misc]
+        if found is not None:
+            log.info("adopted job %s:%s from an interrupted submit", name, found.native_id)
+            return Job(store.attach(intent.key, found), prov, store, policy)
+    intents = store.open_intents(print_key)
+    key = intents[0].key if intents else f"ftb-{uuid.uuid4().hex[:20]}"
+    spec = make_spec(key)
+    store.record_intent(spec, print_key)
+
+    try:
+        check: Preflight = call_with_retries(lambda: prov.preflight(train, spec), policy)
+    except ProviderError:
+        store.forget_intent(key)
+        raise
+    for warning in check.warnings:
+        log.warning("%s: %s", name, warning)
+    if not check.ok:
+        store.forget_intent(key)
+        raise PreflightError(
+            f"{name} refused this job before starting it: " + "; ".join(check.problems),
+            provider=name,
+        )
+
+    attempts = 0
+
+    def create() -> JobSnapshot:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1:  # the previous create may have succeeded with its response lost
+            found = prov.reconcile(spec)
+            if found is not None:
+                return found
+        return prov.submit(train, spec)
+
+    try:
+        snapshot = call_with_retries(create, policy)
+    except TransientProviderError:
+        raise  # the intent stays: the next submit of this job reconciles it
+    except ProviderError:
+        store.forget_intent(key)  # refused outright: nothing exists remotely
+        raise
+    job = Job(store.attach(key, snapshot), prov, store, policy)
+    job.preflight = check  # type: ignore[attr-defined]
+    return job
+
+
+def get_job(job_id: str, *, provider: Provider | None = None, poll: PollPolicy | None = None) -> Job:
+    """A job from the job store, by id (``"openai:ftjob-..."``) or an unambiguous prefix.
+
+    Works from any process: the job need not have been submitted by this one.
+    """
+    store = JobStore()
+    record = store.find(job_id)
+    if record is None or record.native_id is None:
+        raise JobNotFoundError(
+            f"no job {job_id!r} in the job store ({store.path}); `ftbridge jobs` lists them",
+            job_id=job_id,
+        )
+    return Job(record, provider, store, poll)
+
+
+def list_jobs(provider: str | None = None, status: str | JobStatus | None = None) -> list[Job]:
+    """Jobs in the job store, newest first, with their last known state (no network call).
+
+    Each ``Job`` builds its provider only when asked to talk to it (``refresh``, ``wait``...).
+    """
+    wanted: JobStatus | None = None
+    if status is not None:
+        try:
+            wanted = JobStatus(status)
+        except ValueError:
+            known = ", ".join(s.value for s in JobStatus)
+            raise ConfigError(f"unknown status {status!r}; use one of: {known}") from None
+    store = JobStore()
+    return [Job(r, None, store) for r in store.list(provider=provider, status=wanted)]

@@ -1,0 +1,252 @@
+"""``Job``: one fine-tuning job, followed the same way whatever runs it."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import IO, TypeVar
+
+from ._exceptions import (
+    JobCancelledError,
+    JobFailedError,
+    JobNotSucceededError,
+    JobTimeoutError,
+    NotSupportedError,
+)
+from ._models import (
+    Event,
+    JobErrorInfo,
+    JobSnapshot,
+    JobSpec,
+    JobStatus,
+    MetricSeries,
+)
+from ._polling import PollPolicy, call_with_retries
+from ._provider import ModelHandle, Provider
+from ._store import JobRecord, JobStore
+
+T = TypeVar("T")
+
+
+class Job:
+    """A fine-tuning job. Get one from ``ftbridge.submit``, ``get_job`` or ``list_jobs``.
+
+    >>> job = ftbridge.get_job("openai:ftjob-abc123")
+    >>> job.wait(timeout=3600)          # raises JobFailedError / JobCancelledError / JobTimeoutError
+    >>> job.model().chat([{"role": "user", "content": "hi"}]).text
+    """
+
+    def __init__(
+        self,
+        record: JobRecord,
+        provider: Provider | None,
+        store: JobStore,
+        poll: PollPolicy | None = None,
+    ) -> None:
+        if record.native_id is None or record.snapshot is None:
+            raise ValueError("a Job needs a record attached to a remote job")
+        self._key = record.key
+        self._native_id: str = record.native_id
+        self._provider_obj = provider
+        self._store = store
+        self.spec: JobSpec = record.spec
+        self._snapshot: JobSnapshot = record.snapshot
+        self.poll = poll or PollPolicy()
+
+    # -- identity and state ---------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """``"<provider>:<native id>"``: stable across processes and machines."""
+        return f"{self.provider}:{self._native_id}"
+
+    @property
+    def provider(self) -> str:
+        return self.spec.provider
+
+    @property
+    def native_id(self) -> str:
+        return self._native_id
+
+    @property
+    def snapshot(self) -> JobSnapshot:
+        """The last known state (no network call; see ``refresh``)."""
+        return self._snapshot
+
+    @property
+    def status(self) -> JobStatus:
+        return self._snapshot.status
+
+    @property
+    def raw_status(self) -> str:
+        return self._snapshot.raw_status
+
+    @property
+    def error(self) -> JobErrorInfo | None:
+        return self._snapshot.error
+
+    @property
+    def fine_tuned_model(self) -> str | None:
+        return self._snapshot.model
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id} {self.status.value}>"
+
+    @property
+    def _provider(self) -> Provider:
+        # built on first use, so listing jobs needs neither the SDKs nor credentials
+        if self._provider_obj is None:
+            from ._registry import get_provider
+
+            self._provider_obj = get_provider(self.spec.provider)
+        return self._provider_obj
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        return call_with_retries(fn, self.poll)
+
+    # -- operations -----------------------------------------------------------------------------
+
+    def refresh(self) -> JobSnapshot:
+        """Ask the provider for the job's state now (retrying passing failures)."""
+        snapshot = self._call(lambda: self._provider.refresh(self._native_id))
+        self._snapshot = self._store.update_snapshot(self._key, snapshot)
+        return self._snapshot
+
+    def wait(
+        self,
+        timeout: float | None = None,
+        *,
+        poll: PollPolicy | None = None,
+        progress: bool | None = None,
+        cancel_on_timeout: bool = False,
+        stream: IO[str] | None = None,
+    ) -> JobSnapshot:
+        """Poll until the job finishes; return its final snapshot when it succeeded.
+
+        Raises ``JobFailedError`` (with the provider's code and message), ``JobCancelledError``,
+        or ``JobTimeoutError`` after ``timeout`` seconds. A timeout leaves the remote job running
+        unless ``cancel_on_timeout=True``. ``progress`` (default: when stderr is a terminal)
+        shows one updating line with status, step and loss.
+        """
+        policy = poll or self.poll
+        out = stream or sys.stderr
+        show = progress if progress is not None else bool(getattr(out, "isatty", bool)())
+        deadline = None if timeout is None else time.monotonic() + timeout
+        intervals = policy.intervals()
+        last: tuple[object, ...] | None = None
+        try:
+            while True:
+                snapshot = self.refresh()
+                if show:
+                    out.write("\r" + self.progress_line() + "\x1b[K")
+                    out.flush()
+                if snapshot.status.is_terminal:
+                    break
+                state = (snapshot.status, snapshot.step)
+                if state != last:
+                    intervals, last = policy.intervals(), state
+                delay = policy.spread(next(intervals))
+                if deadline is not None:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        if cancel_on_timeout:
+                            self.cancel()
+                        raise JobTimeoutError(
+                            f"job {self.id} is still {snapshot.status.value} after {timeout:g}s"
+                            + ("; cancelled it" if cancel_on_timeout else "; it goes on"),
+                            job_id=self.id,
+                        )
+                    delay = min(delay, remaining)
+                time.sleep(delay)
+        finally:
+            if show:
+                out.write("\n")
+                out.flush()
+        self.raise_for_status()
+        return self._snapshot
+
+    def raise_for_status(self) -> None:
+        """Raise ``JobFailedError`` or ``JobCancelledError`` if the job ended that way."""
+        snapshot = self._snapshot
+        if snapshot.status is JobStatus.FAILED:
+            err = snapshot.error
+            detail = f"{err.code + ': ' if err and err.code else ''}{err.message if err else ''}"
+            raise JobFailedError(
+                f"job {self.id} failed" + (f": {detail}" if detail else ""),
+                job_id=self.id,
+                code=err.code if err else None,
+                provider_message=err.message if err else None,
+                param=err.param if err else None,
+            )
+        if snapshot.status is JobStatus.CANCELLED:
+            raise JobCancelledError(f"job {self.id} was cancelled", job_id=self.id)
+
+    def progress_line(self) -> str:
+        s = self._snapshot
+        parts = [self.id, s.status.value]
+        if s.status.value != s.raw_status:
+            parts[-1] += f" ({s.raw_status})"
+        if s.step is not None:
+            parts.append(f"step {s.step}" + (f"/{s.total_steps}" if s.total_steps else ""))
+        if s.epoch is not None:
+            parts.append(f"epoch {s.epoch:.2f}")
+        if s.loss is not None:
+            parts.append(f"loss {s.loss:.4f}")
+        return "  ".join(parts)
+
+    def cancel(self) -> JobSnapshot:
+        """Cancel the job. Cancelling a finished job does nothing and is not an error."""
+        if self._snapshot.status.is_terminal:
+            return self._snapshot
+        if not self._provider.capabilities.cancel:
+            raise NotSupportedError(f"{self.provider} jobs cannot be cancelled", provider=self.provider)
+        snapshot = self._call(lambda: self._provider.cancel(self._native_id))
+        self._snapshot = self._store.update_snapshot(self._key, snapshot)
+        return self._snapshot
+
+    def pause(self) -> JobSnapshot:
+        return self._optional("pause")
+
+    def resume(self) -> JobSnapshot:
+        """Resume a paused job, or continue a failed or cancelled one from its last checkpoint."""
+        return self._optional("resume")
+
+    def _optional(self, operation: str) -> JobSnapshot:
+        caps = self._provider.capabilities
+        method = getattr(self._provider, operation, None)
+        if method is None or not getattr(caps, operation, False):
+            raise NotSupportedError(
+                f"{self.provider} does not support {operation}", provider=self.provider
+            )
+        snapshot = self._call(lambda: method(self._native_id))
+        # resume may legitimately move a terminal job back to a live status
+        self._snapshot = self._store.update_snapshot(self._key, snapshot, force=True)
+        return self._snapshot
+
+    def events(self) -> list[Event]:
+        """Every event of the job so far, oldest first (fetched incrementally, stored)."""
+        if self._provider.capabilities.events:
+            after = self._store.last_event_id(self._key)
+            new = self._call(lambda: self._provider.events(self._native_id, after=after))
+            self._store.add_events(self._key, new)
+        return self._store.events(self._key)
+
+    def metrics(self) -> MetricSeries:
+        """Training metrics by step (loss, learning rate, ...)."""
+        if self._provider.capabilities.metrics:
+            points = self._call(lambda: self._provider.metrics(self._native_id))
+            self._store.put_metrics(self._key, points)
+        return MetricSeries(points=tuple(self._store.metrics(self._key)))
+
+    def model(self) -> ModelHandle:
+        """A handle to chat with the fine-tuned model (the job must have succeeded)."""
+        if not self._snapshot.status.is_terminal:
+            self.refresh()
+        if self._snapshot.status is not JobStatus.SUCCEEDED:
+            raise JobNotSucceededError(
+                f"job {self.id} is {self._snapshot.status.value}; only a succeeded job has a "
+                "model to chat with" + ("" if self.status.is_terminal else " (wait for it first)"),
+                job_id=self.id,
+            )
+        return self._provider.open_model(self._snapshot, self.spec)

@@ -1,0 +1,90 @@
+"""How often to poll, and how to retry a provider call that failed for a passing reason.
+
+Retries live here, in the core, and nowhere else: providers make one attempt per call with their
+SDK's own retries turned off, so the two never multiply.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from ._exceptions import TransientProviderError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """Polling and retry pacing.
+
+    >>> job.wait(poll=ftbridge.PollPolicy(initial=1, maximum=10))
+
+    The polling interval starts at ``initial`` and grows by ``multiplier`` up to ``maximum``
+    while nothing changes; a change of status or step brings it back to ``initial``. Every
+    interval is spread by ``jitter`` (a fraction) so many waiting processes do not poll in step.
+    A transient error is retried up to ``retry_attempts`` times with exponential backoff capped
+    at ``retry_max_wait``, or after exactly the ``Retry-After`` the provider sent.
+    """
+
+    initial: float = 2.0
+    maximum: float = 30.0
+    multiplier: float = 1.5
+    jitter: float = 0.1
+    retry_attempts: int = 8
+    retry_initial: float = 1.0
+    retry_max_wait: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.initial <= 0 or self.maximum < self.initial:
+            raise ValueError("PollPolicy needs 0 < initial <= maximum")
+        if self.multiplier < 1 or not 0 <= self.jitter < 1 or self.retry_attempts < 1:
+            raise ValueError("PollPolicy needs multiplier >= 1, 0 <= jitter < 1, retry_attempts >= 1")
+
+    def spread(self, seconds: float) -> float:
+        return seconds * (1 + random.uniform(-self.jitter, self.jitter))
+
+    def intervals(self) -> Iterator[float]:
+        """Successive polling intervals while nothing changes (before jitter)."""
+        interval = self.initial
+        while True:
+            yield interval
+            interval = min(self.maximum, interval * self.multiplier)
+
+    def retry_wait(self, attempt: int, error: BaseException | None) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based) after ``error``."""
+        retry_after = getattr(error, "retry_after", None)
+        if isinstance(retry_after, (int, float)) and retry_after >= 0:
+            return min(float(retry_after), self.retry_max_wait)
+        backoff = min(self.retry_max_wait, self.retry_initial * 2 ** (attempt - 1))
+        return self.spread(backoff)
+
+
+def call_with_retries(
+    fn: Callable[[], T],
+    policy: PollPolicy,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Call ``fn``; on ``TransientProviderError`` wait (honouring Retry-After) and call again.
+
+    Other errors, and the last transient one once ``policy.retry_attempts`` are spent, propagate.
+    """
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        return policy.retry_wait(state.attempt_number, error)
+
+    retrying = Retrying(
+        retry=retry_if_exception_type(TransientProviderError),
+        stop=stop_after_attempt(policy.retry_attempts),
+        wait=wait,
+        sleep=sleep,
+        reraise=True,
+    )
+    return retrying(fn)
