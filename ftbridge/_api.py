@@ -23,7 +23,7 @@ from ._exceptions import (
     UnsupportedHyperparameterError,
 )
 from ._job import Job
-from ._models import Hyperparameters, JobSnapshot, JobSpec, JobStatus, Preflight
+from ._models import Hyperparameters, JobSnapshot, JobSpec, JobStatus, Method, Preflight
 from ._polling import PollPolicy, call_with_retries
 from ._provider import Provider
 from ._registry import get_provider
@@ -146,7 +146,7 @@ def submit(
     if valid is not None and not prov.capabilities.validation_file:
         raise ConfigError(f"{name} does not take a validation file")
     hp = _hyperparameters(hyperparameters)
-    method = "dpo" if train.format == "preference" else "sft"
+    method: Method = "dpo" if train.format == "preference" else "sft"
     _check_capabilities(prov, hp, method, train.format)
     opts = _options(prov, options)
     policy = poll or PollPolicy()
@@ -215,7 +215,9 @@ def submit(
     return job
 
 
-def get_job(job_id: str, *, provider: Provider | None = None, poll: PollPolicy | None = None) -> Job:
+def get_job(
+    job_id: str, *, provider: Provider | None = None, poll: PollPolicy | None = None
+) -> Job:
     """A job from the job store, by id (``"openai:ftjob-..."``) or an unambiguous prefix.
 
     Works from any process: the job need not have been submitted by this one.
@@ -243,4 +245,4 @@ def list_jobs(provider: str | None = None, status: str | JobStatus | None = None
             known = ", ".join(s.value for s in JobStatus)
             raise ConfigError(f"unknown status {status!r}; use one of: {known}") from None
     store = JobStore()
-    return [Job(r, None, store) for r in store.list(provider=provider, status=wanted)]
+    return [Job(r, None, store) for r in store.query(provider=provider, status=wanted)]

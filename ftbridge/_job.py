@@ -200,7 +200,9 @@ class Job:
         if self._snapshot.status.is_terminal:
             return self._snapshot
         if not self._provider.capabilities.cancel:
-            raise NotSupportedError(f"{self.provider} jobs cannot be cancelled", provider=self.provider)
+            raise NotSupportedError(
+                f"{self.provider} jobs cannot be cancelled", provider=self.provider
+            )
         snapshot = self._call(lambda: self._provider.cancel(self._native_id))
         self._snapshot = self._store.update_snapshot(self._key, snapshot)
         return self._snapshot

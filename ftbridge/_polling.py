@@ -44,7 +44,9 @@ class PollPolicy:
         if self.initial <= 0 or self.maximum < self.initial:
             raise ValueError("PollPolicy needs 0 < initial <= maximum")
         if self.multiplier < 1 or not 0 <= self.jitter < 1 or self.retry_attempts < 1:
-            raise ValueError("PollPolicy needs multiplier >= 1, 0 <= jitter < 1, retry_attempts >= 1")
+            raise ValueError(
+                "PollPolicy needs multiplier >= 1, 0 <= jitter < 1, retry_attempts >= 1"
+            )
 
     def spread(self, seconds: float) -> float:
         return seconds * (1 + random.uniform(-self.jitter, self.jitter))

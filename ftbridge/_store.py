@@ -211,7 +211,9 @@ class JobStore:
         with self._write() as conn:
             conn.execute("DELETE FROM jobs WHERE key = ? AND native_id IS NULL", (key,))
 
-    def update_snapshot(self, key: str, snapshot: JobSnapshot, *, force: bool = False) -> JobSnapshot:
+    def update_snapshot(
+        self, key: str, snapshot: JobSnapshot, *, force: bool = False
+    ) -> JobSnapshot:
         """Store a newer snapshot; returns the one now stored.
 
         A terminal status is never replaced by a live one (another process may have polled
@@ -250,13 +252,17 @@ class JobStore:
         record = self.get(ref) or self.get_by_key(ref)
         if record is not None:
             return record
-        rows = self._conn().execute(
-            "SELECT * FROM jobs WHERE native_id = ? OR id LIKE ? ESCAPE '\\' LIMIT 2",
-            (ref, ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT * FROM jobs WHERE native_id = ? OR id LIKE ? ESCAPE '\\' LIMIT 2",
+                (ref, ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"),
+            )
+            .fetchall()
+        )
         return _row_to_record(rows[0]) if len(rows) == 1 else None
 
-    def list(
+    def query(
         self,
         *,
         provider: str | None = None,
@@ -303,9 +309,13 @@ class JobStore:
         return [Event.model_validate_json(r["body"]) for r in rows]
 
     def last_event_id(self, key: str) -> str | None:
-        row = self._conn().execute(
-            "SELECT event_id FROM events WHERE job_key = ? ORDER BY seq DESC LIMIT 1", (key,)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT event_id FROM events WHERE job_key = ? ORDER BY seq DESC LIMIT 1", (key,)
+            )
+            .fetchone()
+        )
         return row["event_id"] if row else None
 
     def put_metrics(self, key: str, points: Iterable[MetricPoint]) -> None:

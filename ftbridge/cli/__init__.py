@@ -32,7 +32,7 @@ from .._exceptions import (
 )
 
 # Each module defines ``register(subparsers)``, which adds its parser and sets ``handler``.
-_COMMAND_MODULES = ("_validate",)
+_COMMAND_MODULES = ("_validate", "_submit", "_follow", "_manage", "_chat", "_info")
 
 
 def build_parser() -> argparse.ArgumentParser:

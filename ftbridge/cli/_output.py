@@ -12,8 +12,9 @@ def print_json(obj: Any, stream: IO[str] | None = None) -> None:
     """Print one JSON document (pydantic models, datetimes and enums included)."""
     out = stream or sys.stdout
     out.write(
-        orjson.dumps(obj, default=_default, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
-        .decode()
+        orjson.dumps(
+            obj, default=_default, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+        ).decode()
     )
     out.write("\n")
 

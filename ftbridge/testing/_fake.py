@@ -102,7 +102,9 @@ class FakeProvider:
     capabilities: ClassVar[Capabilities] = Capabilities(
         methods=frozenset({"sft", "dpo"}),
         formats=frozenset({"chat", "preference", "instruction", "text"}),
-        hyperparameters=frozenset({"epochs", "batch_size", "learning_rate", "warmup_ratio", "seed"}),
+        hyperparameters=frozenset(
+            {"epochs", "batch_size", "learning_rate", "warmup_ratio", "seed"}
+        ),
         hyperparameter_hints={
             "learning_rate_multiplier": "the fake provider takes an absolute learning_rate"
         },
@@ -241,7 +243,14 @@ class FakeProvider:
     @staticmethod
     def _step(state: dict[str, Any], timeline: list[tuple[str, float]], now: float) -> int:
         total = state["total_steps"]
-        span = next(((t, s) for (raw, s), (r2, t) in zip(state["script"], timeline) if raw == "running"), None)
+        span = next(
+            (
+                (t, s)
+                for (raw, s), (r2, t) in zip(state["script"], timeline, strict=False)
+                if raw == "running"
+            ),
+            None,
+        )
         if span is None:
             return 0
         started, seconds = span
@@ -325,8 +334,12 @@ class FakeProvider:
         now = _now()
         timeline = self._timeline(state, now)
         out = [
-            Event(id=f"status-{i}", time=_dt(t), message=f"status: {raw}",
-                  level="error" if raw == "failed" else "info")
+            Event(
+                id=f"status-{i}",
+                time=_dt(t),
+                message=f"status: {raw}",
+                level="error" if raw == "failed" else "info",
+            )
             for i, (raw, t) in enumerate(timeline)
         ]
         total = state["total_steps"]
@@ -334,9 +347,15 @@ class FakeProvider:
         run_start = next((t for raw, t in timeline if raw == "running"), state["created"])
         for step in range(1, last + 1):
             loss = self._loss(step, total)
-            out.append(Event(id=f"step-{step}", time=_dt(run_start + step * 1e-6),
-                             message=f"step {step}/{total}: loss {loss}", step=step,
-                             metrics={"train_loss": loss}))
+            out.append(
+                Event(
+                    id=f"step-{step}",
+                    time=_dt(run_start + step * 1e-6),
+                    message=f"step {step}/{total}: loss {loss}",
+                    step=step,
+                    metrics={"train_loss": loss},
+                )
+            )
         out.sort(key=lambda e: e.time)
         if after is not None:
             ids = [e.id for e in out]
@@ -380,18 +399,37 @@ class FakeModelHandle(ModelHandle):
             text = text.split(s)[0]
         return text
 
-    def chat(self, messages: Sequence[Message], *, max_tokens: int | None = None,
-             temperature: float | None = None, top_p: float | None = None,
-             stop: str | Sequence[str] | None = None, seed: int | None = None) -> ChatResult:
+    def chat(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
+    ) -> ChatResult:
         text = self._reply(messages, max_tokens, stop)
         n = len(text.split())
-        return ChatResult(text=text, finish_reason="stop", raw={"text": text},
-                          usage=Usage(prompt_tokens=len(messages), completion_tokens=n,
-                                      total_tokens=len(messages) + n))
+        return ChatResult(
+            text=text,
+            finish_reason="stop",
+            raw={"text": text},
+            usage=Usage(
+                prompt_tokens=len(messages), completion_tokens=n, total_tokens=len(messages) + n
+            ),
+        )
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int | None = None,
-               temperature: float | None = None, top_p: float | None = None,
-               stop: str | Sequence[str] | None = None, seed: int | None = None) -> Iterator[str]:
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
+    ) -> Iterator[str]:
         words = self._reply(messages, max_tokens, stop).split(" ")
         for i, word in enumerate(words):
             yield word if i == 0 else " " + word

@@ -1,0 +1,46 @@
+"""Pieces several commands share: JSON output of jobs, a human summary, argument helpers."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .._job import Job
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    snap = job.snapshot
+    return {
+        "id": job.id,
+        "provider": job.provider,
+        "status": snap.status.value,
+        "raw_status": snap.raw_status,
+        "model": job.spec.model,
+        "fine_tuned_model": snap.model,
+        "step": snap.step,
+        "total_steps": snap.total_steps,
+        "loss": snap.loss,
+        "error": snap.error.model_dump() if snap.error else None,
+        "created_at": snap.created_at.isoformat() if snap.created_at else None,
+        "finished_at": snap.finished_at.isoformat() if snap.finished_at else None,
+        "details": snap.details,
+    }
+
+
+def job_summary(job: Job) -> str:
+    snap = job.snapshot
+    lines = [
+        f"job       {job.id}",
+        f"status    {job.progress_line().split('  ', 1)[1]}",
+        f"model     {job.spec.model}",
+    ]
+    if snap.model:
+        lines.append(f"result    {snap.model}")
+    if snap.error:
+        code = f"{snap.error.code}: " if snap.error.code else ""
+        lines.append(f"error     {code}{snap.error.message}")
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""``ftbridge submit FILE``: validate, preflight and start a job (optionally wait for it)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import orjson
+
+from .._api import submit
+from .._exceptions import ConfigError
+from ._common import add_json_flag, job_json, job_summary
+from ._output import is_terminal, print_json
+
+_HYPERPARAMETERS = (
+    ("--epochs", "epochs", int),
+    ("--batch-size", "batch_size", int),
+    ("--learning-rate", "learning_rate", float),
+    ("--learning-rate-multiplier", "learning_rate_multiplier", float),
+    ("--warmup-ratio", "warmup_ratio", float),
+    ("--seed", "seed", int),
+)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "submit",
+        help="start a fine-tuning job",
+        description="Validate FILE, check it with the provider, start the job.",
+    )
+    p.add_argument("file", help="training data (.jsonl or .jsonl.gz)")
+    p.add_argument(
+        "--provider", help="provider name (default: from ftbridge.toml / FTBRIDGE_PROVIDER)"
+    )
+    p.add_argument("--model", help="base model (default: from ftbridge.toml)")
+    for flag, dest, kind in _HYPERPARAMETERS:
+        p.add_argument(flag, dest=dest, type=kind, metavar=dest.upper())
+    p.add_argument("--suffix", help="a name fragment for the fine-tuned model")
+    p.add_argument("--validation", metavar="FILE", help="validation data")
+    p.add_argument(
+        "--option",
+        "-o",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a provider option; VALUE is read as JSON when it parses (repeatable)",
+    )
+    p.add_argument("--wait", action="store_true", help="wait for the job to finish")
+    p.add_argument("--timeout", type=float, help="with --wait: give up waiting after SECONDS")
+    add_json_flag(p)
+    p.set_defaults(handler=run)
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--option takes KEY=VALUE, got {pair!r}")
+        try:
+            options[key.strip()] = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            options[key.strip()] = value
+    return options
+
+
+def run(args: argparse.Namespace) -> int:
+    hyperparameters = {
+        dest: getattr(args, dest)
+        for _, dest, _ in _HYPERPARAMETERS
+        if getattr(args, dest) is not None
+    }
+    job = submit(
+        args.file,
+        provider=args.provider,
+        model=args.model,
+        hyperparameters=hyperparameters,
+        suffix=args.suffix,
+        validation=args.validation,
+        options=parse_options(args.option),
+    )
+    preflight = getattr(job, "preflight", None)
+    if not args.json:
+        if preflight is not None:
+            for key, value in preflight.estimates.items():
+                print(f"estimate  {key}: {value}", file=sys.stderr)
+        print(f"submitted {job.id}")
+    if args.wait:
+        try:
+            job.wait(timeout=args.timeout, progress=not args.json and is_terminal())
+        finally:
+            if args.json:
+                print_json(job_json(job))
+            else:
+                print(job_summary(job))
+    elif args.json:
+        print_json(job_json(job))
+    return 0
