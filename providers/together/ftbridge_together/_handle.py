@@ -1,0 +1,141 @@
+"""Chatting with a Together fine-tune: chat completions on its output name or on an endpoint.
+
+    with job.model() as model:
+        print(model.chat([{"role": "user", "content": "hi"}]).text)
+
+A LoRA fine-tune of some base models can be called serverless by its output model name; any
+other fine-tune (a full fine-tune, most base models) must first be deployed on a dedicated
+endpoint. When Together refuses the name, the error says how to deploy one, and
+``model.on_endpoint("my-endpoint")`` (or ``options={"endpoint": ...}``) sends chat there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import together
+from together.types.chat.chat_completion_chunk import ChatCompletionChunk
+
+from ftbridge._exceptions import InferenceError
+from ftbridge._models import ChatResult, Usage
+from ftbridge._provider import Message, ModelHandle
+
+from ._errors import server_message, translate
+
+# Error codes Together gives for a model name that cannot be served as asked.
+_NOT_SERVABLE = {"model_not_available", "model_not_found", "invalid_model"}
+
+
+def _messages(messages: Sequence[Message]) -> Any:
+    return [dict(m) for m in messages]
+
+
+class TogetherModelHandle(ModelHandle):
+    """A fine-tuned model on Together. ``name`` is what chat requests are sent to."""
+
+    def __init__(
+        self, client: together.Together, output_name: str, *, endpoint: str | None = None
+    ) -> None:
+        self._client = client
+        self.output_name = output_name
+        self.endpoint = endpoint
+        self.name = endpoint or output_name
+
+    def on_endpoint(self, endpoint: str) -> TogetherModelHandle:
+        """The same fine-tune, served by the dedicated endpoint named ``endpoint``."""
+        return TogetherModelHandle(self._client, self.output_name, endpoint=endpoint)
+
+    def _params(self, **params: Any) -> dict[str, Any]:
+        stop = params.pop("stop", None)
+        if isinstance(stop, str):
+            stop = [stop]
+        elif stop is not None:
+            stop = list(stop)
+        result = {k: v for k, v in params.items() if v is not None}
+        if stop:
+            result["stop"] = stop
+        return result
+
+    def chat(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
+    ) -> ChatResult:
+        params = self._params(
+            max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed
+        )
+        try:
+            reply = self._client.chat.completions.create(
+                model=self.name, messages=_messages(messages), **params
+            )
+        except together.TogetherError as exc:
+            raise self._error(exc) from exc
+        choice = reply.choices[0] if reply.choices else None
+        text = (choice.message.content if choice and choice.message else None) or ""
+        usage = None
+        if reply.usage is not None:
+            usage = Usage(
+                prompt_tokens=reply.usage.prompt_tokens,
+                completion_tokens=reply.usage.completion_tokens,
+                total_tokens=reply.usage.total_tokens,
+            )
+        return ChatResult(
+            text=text,
+            finish_reason=choice.finish_reason if choice else None,
+            usage=usage,
+            raw=reply.to_dict(mode="json"),
+        )
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
+    ) -> Iterator[str]:
+        params = self._params(
+            max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed
+        )
+        try:
+            chunks: together.Stream[ChatCompletionChunk] = self._client.chat.completions.create(
+                model=self.name, messages=_messages(messages), stream=True, **params
+            )
+            with chunks:
+                for chunk in chunks:
+                    for choice in chunk.choices:
+                        if choice.delta is not None and choice.delta.content:
+                            yield choice.delta.content
+        except together.TogetherError as exc:
+            raise self._error(exc) from exc
+
+    def _error(self, exc: together.TogetherError) -> InferenceError:
+        cause = translate(exc, f"chat with {self.name}")
+        if isinstance(exc, together.APIStatusError) and self.endpoint is None:
+            _, code = server_message(exc)
+            if isinstance(exc, together.NotFoundError) or code in _NOT_SERVABLE:
+                return InferenceError(
+                    f"Together cannot serve the fine-tuned model {self.output_name!r} serverless "
+                    f"({cause}).\nDeploy it on a dedicated endpoint, e.g.\n"
+                    f"    together endpoints create --model {self.output_name} "
+                    "--hardware 1x_nvidia_h100_80gb_sxm --display-name my-endpoint\n"
+                    "wait until the endpoint is STARTED, then chat through it:\n"
+                    "    model = job.model().on_endpoint('<endpoint name>')\n"
+                    "or submit with options={'endpoint': '<endpoint name>'}."
+                )
+        return InferenceError(str(cause))
+
+    def close(self) -> None:
+        """Nothing to free: the client belongs to the provider."""
+
+    def __repr__(self) -> str:
+        where = f" via endpoint {self.endpoint!r}" if self.endpoint else ""
+        return f"<TogetherModelHandle {self.output_name!r}{where}>"
