@@ -183,6 +183,13 @@ class JobStore:
         )
         return [_row_to_record(r) for r in rows]
 
+    def open_intents_all(self) -> list[JobRecord]:
+        """Every intent never matched to a remote job (a crash or a lost create left them)."""
+        rows = self._conn().execute(
+            "SELECT * FROM jobs WHERE native_id IS NULL ORDER BY created_at"
+        )
+        return [_row_to_record(r) for r in rows]
+
     def attach(self, key: str, snapshot: JobSnapshot) -> JobRecord:
         """Tie an intent to the remote job the provider created (or that reconcile found)."""
         with self._write() as conn:
