@@ -73,6 +73,7 @@ _EXPORTS: dict[str, str] = {
     "load_config": "._config",
     "submit": "._api",
     "validate": ".validation",
+    "wait_all": "._follow",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -94,6 +95,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from ._api import get_job, list_jobs, submit
     from ._config import load_config
+    from ._follow import wait_all
     from ._exceptions import (
         AuthenticationError,
         ConfigError,

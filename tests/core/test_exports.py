@@ -19,7 +19,7 @@ EXPECTED = [
     "RequestRejectedError", "TransientProviderError", "UnknownProviderError",
     "UnsupportedHyperparameterError", "Usage", "ValidatedDataset", "ValidationReport",
     "__version__", "get_job", "get_provider", "list_jobs", "list_providers", "load_config",
-    "submit", "validate",
+    "submit", "validate", "wait_all",
 ]
 
 

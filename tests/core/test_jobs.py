@@ -241,3 +241,24 @@ def test_list_jobs_filters(fake: FakeProvider, train_file: Path) -> None:
     assert ftbridge.list_jobs(provider="openai") == []
     with pytest.raises(ftbridge.ConfigError, match="unknown status"):
         ftbridge.list_jobs(status="done")
+
+
+def test_wait_all_follows_many_jobs_with_few_threads(train_file: Path) -> None:
+    fake = FakeProvider(script=[("running", 0.2), ("succeeded", 0)])
+    jobs = [ftbridge.submit(train_file, provider=fake, model="base", poll=FAST) for _ in range(20)]
+    failing = ftbridge.submit(train_file, provider=fake, model="base", poll=FAST,
+                              options={"script": [("running", 0.1), ("failed", 0)]})
+    seen: set[str] = set()
+    finals = ftbridge.wait_all([*jobs, failing], poll=FAST, max_workers=3,
+                               on_update=lambda job, snap: seen.add(job.id))
+    assert [s.status for s in finals[:-1]] == [JobStatus.SUCCEEDED] * 20
+    assert finals[-1].status is JobStatus.FAILED  # reported, not raised
+    assert len(seen) == 21
+    assert ftbridge.list_jobs(status="succeeded") and len(ftbridge.list_jobs(status="failed")) == 1
+
+
+def test_wait_all_timeout(train_file: Path) -> None:
+    slow = FakeProvider(script=[("running", 30), ("succeeded", 0)])
+    jobs = [ftbridge.submit(train_file, provider=slow, model="base") for _ in range(3)]
+    with pytest.raises(JobTimeoutError, match="3 of 3"):
+        ftbridge.wait_all(jobs, timeout=0.3, poll=FAST)
