@@ -43,7 +43,9 @@ def wire(obj: Any) -> dict[str, Any]:
     """The JSON fields the server sent for an SDK object, by their wire names."""
     if isinstance(obj, dict):
         return obj
-    data: dict[str, Any] = obj.to_dict(mode="json", use_api_names=True, exclude_unset=True)
+    data: dict[str, Any] = obj.to_dict(
+        mode="json", use_api_names=True, exclude_unset=True, warnings=False
+    )
     return data
 
 
