@@ -1,0 +1,101 @@
+"""Loading a base model the way a run trains it, shared by training, the handle and export.
+
+The recipe of a run is recorded in ``model/ftbridge_model.json`` so that the handle loads the
+base exactly as it was trained (4-bit NF4 with double quantisation for QLoRA, same compute
+dtype) before attaching the adapter.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+
+from ._options import LocalOptions
+
+_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
+
+
+def pick_device(opts: LocalOptions) -> str:
+    """``cuda`` when present (or asked for), else ``cpu``."""
+    if opts.device == "cpu":
+        return "cpu"
+    if opts.device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("options.device is 'cuda' but no CUDA device is available")
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def pick_dtype(opts: LocalOptions, device: str) -> str:
+    """The compute dtype's name: bf16 on CUDA (fp16 on GPUs without it), fp32 on CPU."""
+    if opts.compute_dtype != "auto":
+        return opts.compute_dtype
+    if device == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    return "float32"
+
+
+def quantization_config(method: str, dtype_name: str) -> Any:
+    """NF4 with double quantisation for QLoRA; ``None`` otherwise.
+
+    The packed weights keep bitsandbytes' default uint8 storage: FSDP-QLoRA would need
+    ``bnb_4bit_quant_storage`` equal to the compute dtype (see the package README).
+    """
+    if method != "qlora":
+        return None
+    from transformers import BitsAndBytesConfig
+
+    dtype = _DTYPES[dtype_name]
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=dtype,
+    )
+
+
+def device_map_for(device: str) -> dict[str, int] | None:
+    """One process, one device: each DDP rank puts the whole model on its own GPU."""
+    if device != "cuda":
+        return None
+    return {"": int(os.environ.get("LOCAL_RANK", "0"))}
+
+
+def load_base(
+    model_id: str,
+    *,
+    method: str,
+    dtype_name: str,
+    device: str,
+    trust_remote_code: bool = False,
+    attn_implementation: str | None = None,
+) -> Any:
+    """The base model as the recipe trains it (quantised for QLoRA)."""
+    from transformers import AutoModelForCausalLM
+
+    kwargs: dict[str, Any] = {
+        "dtype": _DTYPES[dtype_name],
+        "trust_remote_code": trust_remote_code,
+        "device_map": device_map_for(device),
+    }
+    quant = quantization_config(method, dtype_name)
+    if quant is not None:
+        kwargs["quantization_config"] = quant
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
+    return AutoModelForCausalLM.from_pretrained(model_id, **kwargs)
+
+
+def lora_config(opts: LocalOptions) -> Any:
+    from peft import LoraConfig
+
+    target = opts.target_modules if opts.target_modules == "all-linear" else list(opts.target_modules)
+    return LoraConfig(
+        r=opts.lora_r,
+        lora_alpha=opts.lora_alpha,
+        lora_dropout=opts.lora_dropout,
+        target_modules=target,
+        use_dora=opts.method == "dora",
+        bias="none",
+        task_type="CAUSAL_LM",
+    )

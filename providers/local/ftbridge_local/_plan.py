@@ -1,0 +1,90 @@
+"""The arithmetic of a run, shared by preflight and the worker (no torch needed).
+
+``batch_size`` (examples per optimizer step) = ``micro_batch_size`` (per forward, per
+process) × gradient accumulation × processes, the meaning it has on OpenAI and Together.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ftbridge._models import Hyperparameters
+
+from ._options import (
+    DEFAULT_ADAPTER_LR,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_EPOCHS,
+    DEFAULT_FULL_LR,
+    DEFAULT_SEED,
+    DEFAULT_WARMUP_RATIO,
+    LocalOptions,
+)
+
+DEFAULT_MICRO_BATCH_CAP = 8
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Unified hyperparameters with the local defaults filled in."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    warmup_ratio: float
+    seed: int
+
+
+def resolve(hp: Hyperparameters, opts: LocalOptions) -> Resolved:
+    default_lr = DEFAULT_FULL_LR if opts.method == "full" else DEFAULT_ADAPTER_LR
+    return Resolved(
+        epochs=hp.epochs or DEFAULT_EPOCHS,
+        batch_size=hp.batch_size or DEFAULT_BATCH_SIZE,
+        learning_rate=hp.learning_rate or default_lr,
+        warmup_ratio=DEFAULT_WARMUP_RATIO if hp.warmup_ratio is None else hp.warmup_ratio,
+        seed=DEFAULT_SEED if hp.seed is None else hp.seed,
+    )
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    micro_batch_size: int
+    accumulation: int
+    processes: int
+
+    @property
+    def examples_per_step(self) -> int:
+        return self.micro_batch_size * self.accumulation * self.processes
+
+
+def plan_batches(batch_size: int, processes: int, micro: int | None) -> BatchPlan:
+    """Split ``batch_size`` across processes and accumulation; ValueError says what to change."""
+    if batch_size % processes:
+        raise ValueError(
+            f"batch_size {batch_size} is not divisible by num_processes {processes}; "
+            f"use a multiple of {processes}"
+        )
+    per_process = batch_size // processes
+    if micro is None:
+        # The largest divisor of the per-process share up to the cap: no accumulation when the
+        # batch is small, bounded activation memory when it is large.
+        micro = max(d for d in range(1, min(per_process, DEFAULT_MICRO_BATCH_CAP) + 1)
+                    if per_process % d == 0)
+    elif per_process % micro:
+        raise ValueError(
+            f"micro_batch_size {micro} does not divide the {per_process} examples per step and "
+            f"process (batch_size {batch_size} / num_processes {processes})"
+        )
+    return BatchPlan(micro, per_process // micro, processes)
+
+
+def total_steps(examples: int, epochs: int, plan: BatchPlan, max_steps: int | None) -> int:
+    """Optimizer steps of the run, counted the way the Hugging Face trainer counts them."""
+    batches = math.ceil(examples / (plan.micro_batch_size * plan.processes))
+    per_epoch = max(math.ceil(batches / plan.accumulation), 1)
+    steps = per_epoch * epochs
+    return min(steps, max_steps) if max_steps else steps
+
+
+def default_save_steps(steps: int) -> int:
+    return max(1, math.ceil(steps / 10))

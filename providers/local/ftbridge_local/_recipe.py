@@ -1,0 +1,192 @@
+"""The training recipe a worker runs: TRL ``SFTTrainer`` + PEFT + bitsandbytes.
+
+One readable function, :func:`train`: read the run's spec, tokenize with the labels built in
+``_data``, load the base the way the method asks, and hand everything to ``SFTTrainer`` with
+the callbacks that report progress and stop on request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from datasets import Dataset
+from transformers import AutoTokenizer, EarlyStoppingCallback
+from trl import SFTConfig, SFTTrainer
+
+from ftbridge._models import JobSpec
+
+from ._callbacks import Progress, StopFlag, StopOnRequest
+from ._data import read_jsonl, resolve_chat_template, stop_token_trained, tokenize_records
+from ._modeling import load_base, lora_config, pick_device, pick_dtype, quantization_config
+from ._options import LocalOptions
+from ._plan import default_save_steps, plan_batches, resolve, total_steps
+from ._runs import MODEL_META, EventWriter, RunDir
+
+
+@dataclass
+class Outcome:
+    """How a training run ended, as the worker reports it."""
+
+    cancelled_at: int | None
+    steps: int
+    trained_tokens: int
+
+
+def _split(records: list[dict[str, Any]], fraction: float, seed: int) -> tuple[list, list]:
+    order = list(range(len(records)))
+    random.Random(seed).shuffle(order)
+    n_eval = max(1, round(len(records) * fraction))
+    held = set(order[:n_eval])
+    return ([r for i, r in enumerate(records) if i not in held],
+            [r for i, r in enumerate(records) if i in held])
+
+
+def train(run: RunDir, *, resume: bool, flag: StopFlag) -> Outcome:
+    spec = JobSpec.model_validate_json(run.spec_file.read_text(encoding="utf-8"))
+    opts = LocalOptions(**spec.options)
+    hp = resolve(spec.hyperparameters, opts)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    events = EventWriter(run)
+
+    def note(message: str, level: str = "info") -> None:
+        if is_main:
+            events.emit(message, level=level)
+
+    device = pick_device(opts)
+    dtype = pick_dtype(opts, device)
+    if device == "cuda":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+
+    # -- data ----------------------------------------------------------------------------------
+    tokenizer = AutoTokenizer.from_pretrained(spec.model, trust_remote_code=opts.trust_remote_code)
+    template, warnings = resolve_chat_template(tokenizer, opts.chat_template)
+    tokenizer.chat_template = template
+    if tokenizer.pad_token is None:
+        # Labels are built from the template's assistant spans, not from pad positions, so a pad
+        # equal to EOS cannot hide the end-of-turn token from the loss here.
+        tokenizer.pad_token = tokenizer.eos_token
+    if not stop_token_trained(tokenizer, template):
+        warnings.append(
+            "the chat template leaves the assistant's end-of-turn token out of the loss mask; "
+            "the model may not learn to stop (pass options.chat_template with the token inside "
+            "{% generation %}...{% endgeneration %})"
+        )
+    records = read_jsonl(run.train_file)
+    eval_records = read_jsonl(run.valid_file) if run.valid_file.is_file() else None
+    if eval_records is None and opts.eval_split:
+        records, eval_records = _split(records, opts.eval_split, hp.seed)
+    train_data = tokenize_records(records, tokenizer, template, max_length=opts.max_length)
+    eval_data = (tokenize_records(eval_records, tokenizer, template, max_length=opts.max_length)
+                 if eval_records else None)
+    for warning in warnings:
+        note(warning, "warning")
+    summary = train_data.summary()
+    note("tokenized: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
+    if train_data.dropped_fully_masked:
+        note(f"{train_data.dropped_fully_masked} examples had nothing left to learn after "
+             f"truncation to max_length={opts.max_length} and were dropped", "warning")
+    if not train_data.examples:
+        raise ValueError("no example has any trained token; check max_length and weights")
+
+    # -- model and trainer ---------------------------------------------------------------------
+    plan = plan_batches(hp.batch_size, world, opts.micro_batch_size)
+    steps = total_steps(len(train_data.examples), hp.epochs, plan, opts.max_steps)
+    has_eval = bool(eval_data and eval_data.examples)
+    eval_steps = opts.eval_steps or max(1, steps // 5)
+    save_steps = opts.save_steps or default_save_steps(steps)
+    if opts.early_stopping_patience:
+        # Restoring the best checkpoint at the end needs one saved at every evaluation.
+        save_steps = eval_steps
+    gradient_checkpointing = (device == "cuda" if opts.gradient_checkpointing is None
+                              else opts.gradient_checkpointing)
+    note(f"loading {spec.model} for {opts.method} on {device} ({dtype}); "
+         f"{plan.micro_batch_size} examples x {plan.accumulation} accumulation x "
+         f"{plan.processes} processes per step")
+    model = load_base(spec.model, method=opts.method, dtype_name=dtype, device=device,
+                      trust_remote_code=opts.trust_remote_code,
+                      attn_implementation=opts.attn_implementation)
+    args = SFTConfig(
+        output_dir=str(run.checkpoints),
+        num_train_epochs=hp.epochs,
+        max_steps=opts.max_steps or -1,
+        per_device_train_batch_size=plan.micro_batch_size,
+        per_device_eval_batch_size=plan.micro_batch_size,
+        gradient_accumulation_steps=plan.accumulation,
+        learning_rate=hp.learning_rate,
+        lr_scheduler_type=opts.lr_scheduler,
+        # A float below 1 is read as a fraction of the total steps.
+        warmup_steps=min(hp.warmup_ratio, 0.999),
+        weight_decay=opts.weight_decay,
+        max_grad_norm=opts.max_grad_norm,
+        seed=hp.seed,
+        data_seed=hp.seed,
+        logging_steps=opts.logging_steps,
+        save_strategy="steps",
+        save_steps=save_steps,
+        save_total_limit=opts.save_total_limit,
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=eval_steps if has_eval else None,
+        load_best_model_at_end=bool(opts.early_stopping_patience and has_eval),
+        metric_for_best_model="eval_loss" if has_eval else None,
+        greater_is_better=False if has_eval else None,
+        bf16=dtype == "bfloat16",
+        fp16=dtype == "float16" and opts.method != "qlora",
+        use_cpu=device == "cpu",
+        gradient_checkpointing=gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if gradient_checkpointing else None,
+        ddp_backend=("nccl" if device == "cuda" else "gloo") if world > 1 else None,
+        ddp_find_unused_parameters=False if world > 1 else None,
+        max_length=None,  # truncated in _data, so padding-free needs no packing
+        padding_free=opts.padding_free,
+        packing=False,
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        trust_remote_code=opts.trust_remote_code,
+    )
+    progress = Progress(run, events, is_main)
+    stopper = StopOnRequest(run, flag)
+    callbacks: list[Any] = [progress, stopper]
+    if opts.early_stopping_patience and has_eval:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=opts.early_stopping_patience))
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(train_data.examples),
+        eval_dataset=Dataset.from_list(eval_data.examples) if has_eval and eval_data else None,
+        processing_class=tokenizer,
+        peft_config=None if opts.method == "full" else lora_config(opts),
+        callbacks=callbacks,
+    )
+    checkpoint = run.last_checkpoint() if resume else None
+    if checkpoint:
+        note(f"resuming from checkpoint-{checkpoint[0]}")
+    if flag.requested or run.cancel_requested():
+        return Outcome(cancelled_at=checkpoint[0] if checkpoint else 0, steps=steps,
+                       trained_tokens=0)
+    trainer.train(resume_from_checkpoint=str(checkpoint[1]) if checkpoint else None)
+    if stopper.stopped_at is not None:
+        return Outcome(stopper.stopped_at, steps, progress.trained_tokens)
+
+    trainer.save_model(str(run.model_dir))
+    if is_main:
+        tokenizer.save_pretrained(str(run.model_dir))
+        quant = quantization_config(opts.method, dtype)
+        meta = {
+            "base_model": spec.model,
+            "method": opts.method,
+            "compute_dtype": dtype,
+            "quantization": quant.to_dict() if quant is not None else None,
+            "trust_remote_code": opts.trust_remote_code,
+            "run_id": run.id,
+            "steps": trainer.state.global_step,
+        }
+        (run.model_dir / MODEL_META).write_text(json.dumps(meta, indent=1) + "\n")
+        events.emit(f"model saved: {run.model_dir}", step=trainer.state.global_step)
+    return Outcome(None, trainer.state.global_step, progress.trained_tokens)
