@@ -76,6 +76,8 @@ class OpenAIProvider:
         metrics=True,
     )
     options_model: ClassVar[type[OpenAIOptions]] = OpenAIOptions
+    #: Events fetched per request (OpenAI allows up to 100).
+    events_page_size: int = 100
 
     def __init__(
         self,
@@ -264,7 +266,7 @@ class OpenAIProvider:
         while True:
             with mapped(f"reading events of job {native_id}"):
                 page = self._client.fine_tuning.jobs.list_events(
-                    native_id, limit=100, after=cursor or openai.omit
+                    native_id, limit=self.events_page_size, after=cursor or openai.omit
                 )
             for item in page.data:
                 if item.id == after:  # OpenAI lists newest first: the rest are known
