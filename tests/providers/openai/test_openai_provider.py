@@ -13,6 +13,7 @@ from ftbridge import (
     AuthenticationError,
     ConfigError,
     InferenceError,
+    JobSnapshot,
     JobStatus,
     MissingCredentialsError,
     ProviderNotFoundError,
@@ -22,7 +23,7 @@ from ftbridge import (
 )
 
 
-def finished(provider: OpenAIProvider, native_id: str) -> object:
+def finished(provider: OpenAIProvider, native_id: str) -> JobSnapshot:
     return poll_until(lambda: provider.refresh(native_id), lambda s: s.status.is_terminal)
 
 
