@@ -70,7 +70,7 @@ def wait_until_processed(
     file: dict[str, Any],
     *,
     timeout: float,
-    interval: float = 0.25,
+    interval: float = 0.1,
     max_interval: float = 5.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
