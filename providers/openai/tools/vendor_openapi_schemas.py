@@ -73,13 +73,16 @@ def normalise(node: Any) -> Any:
     return out
 
 
-def main(argv: list[str]) -> int:
-    spec = yaml.load(
-        Path(argv[1]).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    )
+def load(path: Path) -> dict[str, Any]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return dict(yaml.load(path.read_text(), Loader=loader))
+
+
+def extract(spec: dict[str, Any], roots: list[str] = ROOTS) -> dict[str, Any]:
+    """The schemas ``roots`` need, with all they reference, normalised, as one document."""
     schemas = spec["components"]["schemas"]
     wanted: set[str] = set()
-    todo = list(ROOTS)
+    todo = list(roots)
     while todo:
         name = todo.pop()
         if name in wanted:
@@ -87,13 +90,17 @@ def main(argv: list[str]) -> int:
         wanted.add(name)
         todo.extend(re.findall(r"#/components/schemas/([\w.-]+)", json.dumps(schemas[name])))
     subset = {name: normalise(schemas[name]) for name in sorted(wanted)}
-    document = {
+    return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "x-source": f"OpenAI OpenAPI {spec['info'].get('version', '?')}",
         "components": {"schemas": subset},
     }
-    OUT.write_text(json.dumps(document, indent=None, separators=(",", ":"), sort_keys=True) + "\n")
-    print(f"wrote {len(subset)} schemas to {OUT}")
+
+
+def main(argv: list[str]) -> int:
+    document = extract(load(Path(argv[1])))
+    OUT.write_text(json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n")
+    print(f"wrote {len(document['components']['schemas'])} schemas to {OUT}")
     return 0
 
 
