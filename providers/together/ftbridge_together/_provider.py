@@ -130,7 +130,7 @@ class TogetherProvider:
             "base_url": self.base_url,
             "timeout": self.timeout,
             "file_timeout": self.file_timeout,
-            "api_key": f"(set, from {self._key_source})",
+            "auth": f"API key from {self._key_source}",
         }
 
     def __repr__(self) -> str:

@@ -152,7 +152,7 @@ class TogetherEmulator(EmulatorServer):
             raise ApiError(400, f"Missing form field(s): {', '.join(missing)}", param=missing[0])
         checksum = form["checksum"].text
         for file in self.files.values():
-            if file.checksum == checksum and file.data is not None:
+            if file.checksum == checksum and file.preprocessed_at is not None:
                 # The SDK reads file_id from this body and fetches that file instead.
                 return Response(
                     status=409,
