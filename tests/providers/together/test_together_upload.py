@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
+import together
 from ftbridge_together import FileRejectedError, TogetherProvider
 from ftbridge_together.emulator import TogetherEmulator
+from together.lib.resources.files import MultipartUploadManager
 from together_data import API_KEY, chat_records, spec_for, write_jsonl
 
 UPLOAD = [
@@ -97,3 +100,22 @@ def test_the_emulator_applies_togethers_rules(
         provider.preflight(None, spec_for(path))  # type: ignore[arg-type]
     assert caught.value.server_report["error_type"] == "INVALID_FORMAT"
     assert "alternate" in caught.value.server_report["error"]
+
+
+def test_the_multipart_flow_for_large_files(
+    emulator: TogetherEmulator, provider: TogetherProvider, train_file: Path
+) -> None:
+    # The SDK switches to this flow by itself past 5 GiB; here its manager is driven directly.
+    client = together.Together(api_key=API_KEY, base_url=emulator.base_url, max_retries=0)
+    checksum = hashlib.sha256(train_file.read_bytes()).hexdigest()
+    uploaded = MultipartUploadManager(client).upload("/v1/files", train_file, checksum, "fine-tune")
+    assert emulator.files[uploaded.id].data == train_file.read_bytes()
+    assert [r.path for r in emulator.request_log][:3] == [
+        "/v1/files/multipart/initiate",
+        f"/_upload/{uploaded.id}/parts/1",
+        "/v1/files/multipart/complete",
+    ]
+    # The file is validated like any other, and the same bytes are not sent again.
+    check = provider.preflight(None, spec_for(train_file))  # type: ignore[arg-type]
+    assert check.estimates["training_file"] == uploaded.id
+    assert emulator.count("PUT", r"/_upload/.*") == 1

@@ -15,32 +15,17 @@ import random
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from ftbridge.testing.emulator import ApiError, EmulatorServer, Request, Response
 
-from . import _chat, _rules
+from . import _chat
 from ._catalog import DEFAULT_MODELS, BaseModel
+from ._files import FileRoutes, StoredFile
 from ._jobs import Job, iso
 
-FILE_PENDING, FILE_RUNNING = 0.2, 0.4  # seconds (pace 1) in PENDING, then RUNNING
 
-
-@dataclass
-class StoredFile:
-    id: str
-    filename: str
-    purpose: str
-    file_type: str
-    checksum: str
-    created: float
-    data: bytes | None = None  # None until the PUT arrives
-    preprocessed_at: float | None = None
-    report: dict[str, Any] | None = None
-
-
-class TogetherEmulator(EmulatorServer):
+class TogetherEmulator(FileRoutes, EmulatorServer):
     """A Together API on loopback. Give ``server.base_url`` to the SDK (``TOGETHER_BASE_URL``).
 
     Switches for tests: ``reject_next_file(message)`` makes Together's validation refuse the
@@ -69,10 +54,15 @@ class TogetherEmulator(EmulatorServer):
         self._bodies: list[tuple[str, str, Any]] = []
         self._reject_files: list[str] = []
         self._fail_jobs: list[str] = []
+        self._parts: dict[str, dict[int, bytes]] = {}
         routes = [
             ("POST", r"/v1/files", self._create_file),
             ("PUT", r"/_upload/(?P<id>[^/]+)", self._put_bytes),
             ("POST", r"/v1/files/(?P<id>[^/]+)/preprocess", self._preprocess),
+            ("POST", r"/v1/files/multipart/initiate", self._multipart_initiate),
+            ("PUT", r"/_upload/(?P<id>[^/]+)/parts/(?P<part>\d+)", self._multipart_put),
+            ("POST", r"/v1/files/multipart/complete", self._multipart_complete),
+            ("POST", r"/v1/files/multipart/abort", self._multipart_abort),
             ("GET", r"/v1/files", self._list_files),
             ("GET", r"/v1/files/(?P<id>[^/]+)", self._get_file),
             ("GET", r"/v1/files/(?P<id>[^/]+)/content", self._file_content),
@@ -142,106 +132,6 @@ class TogetherEmulator(EmulatorServer):
 
     def _now(self) -> float:
         return time.time()
-
-    # -- files ----------------------------------------------------------------------------
-
-    def _create_file(self, request: Request) -> Response:
-        form = request.form()
-        missing = [k for k in ("purpose", "file_name", "checksum") if k not in form]
-        if missing:
-            raise ApiError(400, f"Missing form field(s): {', '.join(missing)}", param=missing[0])
-        checksum = form["checksum"].text
-        for file in self.files.values():
-            if file.checksum == checksum and file.preprocessed_at is not None:
-                # The SDK reads file_id from this body and fetches that file instead.
-                return Response(
-                    status=409,
-                    json={"file_id": file.id, "message": f"File already exists: {file.id}"},
-                )
-        file = StoredFile(
-            id=self._new_id("file"),
-            filename=form["file_name"].text,
-            purpose=form["purpose"].text,
-            file_type=form["file_type"].text if "file_type" in form else "jsonl",
-            checksum=checksum,
-            created=self._now(),
-        )
-        self.files[file.id] = file
-        return Response(
-            status=302,
-            json={},
-            headers={"Location": f"{self.url}/_upload/{file.id}", "X-Together-File-Id": file.id},
-        )
-
-    def _put_bytes(self, request: Request) -> Response:
-        file = self.files.get(request.params["id"])
-        if file is None:
-            raise ApiError(404, "No upload with that id.")
-        if hashlib.sha256(request.body).hexdigest() != file.checksum:
-            raise ApiError(400, "The uploaded bytes do not match the declared checksum.")
-        file.data = request.body
-        return Response(status=200, body=b"")
-
-    def _preprocess(self, request: Request) -> Response:
-        file = self._file(request.params["id"])
-        if file.data is None:
-            raise ApiError(400, f"File {file.id} has no content yet: PUT it first.")
-        if file.preprocessed_at is None:
-            file.preprocessed_at = self._now()
-            report = _rules.validate(file.data, file.id)
-            if self._reject_files and report["valid"]:
-                report = {**report, "valid": False, "error": self._reject_files.pop(0)}
-                report["error_type"] = "INVALID_FORMAT"
-            file.report = report
-        return Response(json=self._file_json(file))
-
-    def _file(self, file_id: str) -> StoredFile:
-        file = self.files.get(file_id)
-        if file is None or file.data is None:
-            raise ApiError(404, f"File {file_id} not found.", code="file_not_found")
-        return file
-
-    def _file_status(self, file: StoredFile) -> str:
-        if file.preprocessed_at is None or file.report is None:
-            return "PENDING"
-        elapsed = (self._now() - file.preprocessed_at) / self.pace
-        if elapsed < FILE_PENDING:
-            return "PENDING"
-        if elapsed < FILE_RUNNING:
-            return "RUNNING"
-        return "COMPLETED" if file.report["valid"] else "INVALID_FORMAT"
-
-    def _file_json(self, file: StoredFile) -> dict[str, Any]:
-        status = self._file_status(file)
-        body: dict[str, Any] = {
-            "id": file.id,
-            "object": "file",
-            "created_at": int(file.created),
-            "filename": file.filename,
-            "bytes": len(file.data or b""),
-            "purpose": file.purpose,
-            "FileType": file.file_type,
-            "Processed": status == "COMPLETED",
-            "processing_status": status,
-        }
-        if status in ("COMPLETED", "INVALID_FORMAT") and file.report is not None:
-            body["validation_report"] = file.report
-        return body
-
-    def _get_file(self, request: Request) -> Response:
-        return Response(json=self._file_json(self._file(request.params["id"])))
-
-    def _list_files(self, request: Request) -> Response:
-        files = [self._file_json(f) for f in self.files.values() if f.data is not None]
-        return Response(json={"data": files})
-
-    def _file_content(self, request: Request) -> Response:
-        return Response(body=self._file(request.params["id"]).data or b"")
-
-    def _delete_file(self, request: Request) -> Response:
-        file = self._file(request.params["id"])
-        del self.files[file.id]
-        return Response(json={"id": file.id, "deleted": True})
 
     # -- models and prices ----------------------------------------------------------------
 
