@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import together
+from pydantic import BaseModel
 from together.lib.resources.fine_tuning import create_finetune_request
 
 from ftbridge._exceptions import (
@@ -79,7 +80,7 @@ class TogetherProvider:
         pause=False,
         resume=False,
     )
-    options_model: ClassVar[type[TogetherOptions]] = TogetherOptions
+    options_model: ClassVar[type[BaseModel]] = TogetherOptions
 
     def __init__(
         self,
