@@ -84,9 +84,13 @@ class Progress(TrainerCallback):
         if not self.is_main:
             return
         start = f" from step {state.global_step}" if state.global_step else ""
-        self.events.emit(f"training started{start}: {state.max_steps} steps", step=state.global_step)
+        self.events.emit(
+            f"training started{start}: {state.max_steps} steps", step=state.global_step
+        )
         self.run.update_state(
-            status="running", raw_status="training", total_steps=state.max_steps,
+            status="running",
+            raw_status="training",
+            total_steps=state.max_steps,
             step=state.global_step,
         )
 
@@ -124,10 +128,16 @@ class Progress(TrainerCallback):
             metrics["epoch"] = float(state.epoch)
         kind = "eval" if "eval_loss" in metrics else "step"
         text = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch")
-        self.events.emit(f"{kind} {state.global_step}/{state.max_steps}: {text}",
-                         step=state.global_step, metrics=metrics)
-        changes: dict[str, Any] = {"step": state.global_step, "epoch": state.epoch,
-                                   "trained_tokens": self.trained_tokens}
+        self.events.emit(
+            f"{kind} {state.global_step}/{state.max_steps}: {text}",
+            step=state.global_step,
+            metrics=metrics,
+        )
+        changes: dict[str, Any] = {
+            "step": state.global_step,
+            "epoch": state.epoch,
+            "trained_tokens": self.trained_tokens,
+        }
         if "train_loss" in metrics:
             changes["loss"] = metrics["train_loss"]
         done = state.global_step - self._step_start
@@ -151,6 +161,7 @@ class Progress(TrainerCallback):
         folder = self.run.checkpoints / f"checkpoint-{state.global_step}"
         if folder.is_dir():
             (folder / COMPLETE_MARKER).write_text(str(state.global_step) + "\n")
-            self.events.emit(f"checkpoint saved: checkpoint-{state.global_step}",
-                             step=state.global_step)
+            self.events.emit(
+                f"checkpoint saved: checkpoint-{state.global_step}", step=state.global_step
+            )
             self.run.update_state(last_checkpoint=state.global_step)

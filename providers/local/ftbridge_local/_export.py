@@ -60,8 +60,13 @@ def export_model(
     from peft import PeftModel
 
     # Merging is cheap; doing it on CPU keeps the GPU free and works everywhere.
-    base = load_base(meta["base_model"], method=meta["method"], dtype_name=dtype_name,
-                     device="cpu", trust_remote_code=trust)
+    base = load_base(
+        meta["base_model"],
+        method=meta["method"],
+        dtype_name=dtype_name,
+        device="cpu",
+        trust_remote_code=trust,
+    )
     if meta["method"] == "qlora":
         base = base.dequantize(dtype=getattr(torch, dtype_name))
     merged = PeftModel.from_pretrained(base, model_dir).merge_and_unload()

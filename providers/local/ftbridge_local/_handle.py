@@ -79,14 +79,21 @@ class LocalModelHandle(ModelHandle):
             self.tokenizer.pad_token = self.tokenizer.eos_token
         if meta["method"] == "full":
             self._model = AutoModelForCausalLM.from_pretrained(
-                self.model_dir, dtype=getattr(torch, dtype), trust_remote_code=trust,
+                self.model_dir,
+                dtype=getattr(torch, dtype),
+                trust_remote_code=trust,
                 device_map={"": 0} if device == "cuda" else None,
             )
         else:
             from peft import PeftModel
 
-            base = load_base(meta["base_model"], method=meta["method"], dtype_name=dtype,
-                             device=device, trust_remote_code=trust)
+            base = load_base(
+                meta["base_model"],
+                method=meta["method"],
+                dtype_name=dtype,
+                device=device,
+                trust_remote_code=trust,
+            )
             self._model = PeftModel.from_pretrained(base, self.model_dir)
         self._model.eval()
 
@@ -108,8 +115,14 @@ class LocalModelHandle(ModelHandle):
         batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         return batch.to(self.model.device)
 
-    def _generate_kwargs(self, max_tokens: int | None, temperature: float | None,
-                         top_p: float | None, stops: list[str], seed: int | None) -> dict[str, Any]:
+    def _generate_kwargs(
+        self,
+        max_tokens: int | None,
+        temperature: float | None,
+        top_p: float | None,
+        stops: list[str],
+        seed: int | None,
+    ) -> dict[str, Any]:
         import torch
 
         kwargs: dict[str, Any] = {
@@ -162,13 +175,18 @@ class LocalModelHandle(ModelHandle):
             new = [t for t in new if t != self.tokenizer.pad_token_id]
             text, hit = _cut(self.tokenizer.decode(new, skip_special_tokens=True), stops)
             prompt_tokens = int(prompt_mask.sum())
-            results.append(ChatResult(
-                text=text,
-                finish_reason="stop" if ended or hit else "length",
-                usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=len(new),
-                            total_tokens=prompt_tokens + len(new)),
-                raw={"token_ids": new},
-            ))
+            results.append(
+                ChatResult(
+                    text=text,
+                    finish_reason="stop" if ended or hit else "length",
+                    usage=Usage(
+                        prompt_tokens=prompt_tokens,
+                        completion_tokens=len(new),
+                        total_tokens=prompt_tokens + len(new),
+                    ),
+                    raw={"token_ids": new},
+                )
+            )
         return results
 
     def chat(
@@ -181,8 +199,14 @@ class LocalModelHandle(ModelHandle):
         stop: str | Sequence[str] | None = None,
         seed: int | None = None,
     ) -> ChatResult:
-        return self.chat_batch([messages], max_tokens=max_tokens, temperature=temperature,
-                               top_p=top_p, stop=stop, seed=seed)[0]
+        return self.chat_batch(
+            [messages],
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            stop=stop,
+            seed=seed,
+        )[0]
 
     def stream(
         self,

@@ -26,8 +26,12 @@ def worker_command(run_id: str, processes: int, *, resume: bool) -> list[str]:
     if processes <= 1:
         return [sys.executable, *tail]
     return [
-        sys.executable, "-m", "torch.distributed.run",
-        "--standalone", f"--nproc-per-node={processes}", "--max-restarts=0",
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={processes}",
+        "--max-restarts=0",
         *tail,
     ]
 

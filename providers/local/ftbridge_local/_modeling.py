@@ -86,10 +86,28 @@ def load_base(
     return AutoModelForCausalLM.from_pretrained(model_id, **kwargs)
 
 
+def keep_4bit_layers_differentiable(model: Any) -> None:
+    """Stop bitsandbytes from repacking 4-bit weights for CPU inference during training.
+
+    On CPUs with AVX512-BF16, a ``Linear4bit`` called in eval mode without gradients (an
+    evaluation pass) repacks its weight for a fast inference kernel that has no backward; the
+    training steps after it would then get no gradient through those layers, silently.
+    """
+    try:
+        from bitsandbytes.nn import Linear4bit
+    except ImportError:  # pragma: no cover - only QLoRA needs it
+        return
+    for module in model.modules():
+        if isinstance(module, Linear4bit):
+            module.support_avx512bf16_for_cpu = False
+
+
 def lora_config(opts: LocalOptions) -> Any:
     from peft import LoraConfig
 
-    target = opts.target_modules if opts.target_modules == "all-linear" else list(opts.target_modules)
+    target = (
+        opts.target_modules if opts.target_modules == "all-linear" else list(opts.target_modules)
+    )
     return LoraConfig(
         r=opts.lora_r,
         lora_alpha=opts.lora_alpha,

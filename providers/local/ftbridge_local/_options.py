@@ -33,7 +33,7 @@ class LocalOptions(BaseModel):
         "full (every weight trained, no quantisation)",
     )
     lora_r: int = Field(16, ge=1, le=1024, description="LoRA rank")
-    lora_alpha: float = Field(32, gt=0, description="LoRA scaling numerator (alpha / r)")
+    lora_alpha: int = Field(32, ge=1, description="LoRA scaling numerator (alpha / r)")
     lora_dropout: float = Field(0.05, ge=0, lt=1)
     target_modules: list[str] | Literal["all-linear"] = Field(
         "all-linear", description="module names to adapt; 'all-linear' = every linear layer"
@@ -86,6 +86,8 @@ class LocalOptions(BaseModel):
         if self.early_stopping_patience is not None and self.eval_steps is None:
             # Early stopping decides at each evaluation; without a cadence it never would.
             raise ValueError("early_stopping_patience needs eval_steps (how often to evaluate)")
-        if self.method == "full" and (self.lora_dropout != 0.05 or self.lora_r != 16):
-            raise ValueError("lora_r and lora_dropout apply to qlora, lora and dora, not to full")
+        lora_knobs = {"lora_r", "lora_alpha", "lora_dropout", "target_modules"}
+        if self.method == "full" and lora_knobs & self.model_fields_set:
+            given = ", ".join(sorted(lora_knobs & self.model_fields_set))
+            raise ValueError(f"{given} apply to qlora, lora and dora, not to method 'full'")
         return self

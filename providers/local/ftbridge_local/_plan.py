@@ -68,8 +68,11 @@ def plan_batches(batch_size: int, processes: int, micro: int | None) -> BatchPla
     if micro is None:
         # The largest divisor of the per-process share up to the cap: no accumulation when the
         # batch is small, bounded activation memory when it is large.
-        micro = max(d for d in range(1, min(per_process, DEFAULT_MICRO_BATCH_CAP) + 1)
-                    if per_process % d == 0)
+        micro = max(
+            d
+            for d in range(1, min(per_process, DEFAULT_MICRO_BATCH_CAP) + 1)
+            if per_process % d == 0
+        )
     elif per_process % micro:
         raise ValueError(
             f"micro_batch_size {micro} does not divide the {per_process} examples per step and "

@@ -60,8 +60,14 @@ def _from_shapes(shapes: dict[str, list[int]], config: dict[str, Any]) -> ModelS
             io += shape[0] + shape[1]
         else:
             other += n
-    return ModelSize(linear, other, io, int(config.get("hidden_size", 0)),
-                     int(config.get("num_hidden_layers", 0)), int(config.get("vocab_size", 0)))
+    return ModelSize(
+        linear,
+        other,
+        io,
+        int(config.get("hidden_size", 0)),
+        int(config.get("num_hidden_layers", 0)),
+        int(config.get("vocab_size", 0)),
+    )
 
 
 def _from_config(config: dict[str, Any]) -> ModelSize:
@@ -95,7 +101,12 @@ def model_size(model: str, trust_remote_code: bool = False) -> ModelSize:
 
 
 def memory_bytes(
-    size: ModelSize, opts: LocalOptions, *, dtype_bytes: int, micro_batch: int, seq_len: int,
+    size: ModelSize,
+    opts: LocalOptions,
+    *,
+    dtype_bytes: int,
+    micro_batch: int,
+    seq_len: int,
     checkpointing: bool,
 ) -> dict[str, float]:
     """The parts of the peak memory of one training process, in bytes."""
@@ -126,7 +137,7 @@ def memory_bytes(
 def seconds_estimate(
     size: ModelSize, opts: LocalOptions, *, tokens: int, device: str, processes: int
 ) -> float:
-    per_token = (6 if opts.method == "full" else 4) * size.total
+    per_token = float((6 if opts.method == "full" else 4) * size.total)
     if opts.gradient_checkpointing or (opts.gradient_checkpointing is None and device == "cuda"):
         per_token *= 4 / 3  # the forward pass runs twice
     if device == "cuda":
@@ -170,8 +181,10 @@ def preflight(dataset: Any, spec: Any, opts: LocalOptions) -> Any:
     if spec.method != "sft":
         problems.append(f"the local provider supports method 'sft' only, not {spec.method!r}")
     if spec.hyperparameters.learning_rate_multiplier is not None:
-        problems.append("learning_rate_multiplier is not supported locally; pass an absolute "
-                        "learning_rate instead")
+        problems.append(
+            "learning_rate_multiplier is not supported locally; pass an absolute "
+            "learning_rate instead"
+        )
     has_eval = spec.validation is not None or opts.eval_split is not None
     if opts.early_stopping_patience and not has_eval:
         problems.append("early_stopping_patience needs a validation file or options.eval_split")
@@ -220,13 +233,19 @@ def preflight(dataset: Any, spec: Any, opts: LocalOptions) -> Any:
     dtype_bytes = 2 if device == "cuda" and opts.compute_dtype != "float32" else 4
     if opts.compute_dtype in {"bfloat16", "float16"}:
         dtype_bytes = 2
-    checkpointing = (device == "cuda") if opts.gradient_checkpointing is None \
-        else opts.gradient_checkpointing
+    checkpointing = (
+        (device == "cuda") if opts.gradient_checkpointing is None else opts.gradient_checkpointing
+    )
     estimates["parameters"] = size.total
     if plan is not None:
-        per_process = memory_bytes(size, opts, dtype_bytes=dtype_bytes,
-                                   micro_batch=plan.micro_batch_size, seq_len=seq_len,
-                                   checkpointing=checkpointing)
+        per_process = memory_bytes(
+            size,
+            opts,
+            dtype_bytes=dtype_bytes,
+            micro_batch=plan.micro_batch_size,
+            seq_len=seq_len,
+            checkpointing=checkpointing,
+        )
         estimates["trained_parameters"] = int(per_process["trained_parameters"])
         estimates["memory_per_process_gib"] = round(per_process["total"] / GIB, 3)
         need = per_process["total"] * (opts.num_processes if device == "cpu" else 1)
@@ -235,8 +254,11 @@ def preflight(dataset: Any, spec: Any, opts: LocalOptions) -> Any:
             free, source = available_memory(device)
             estimates["memory_available_gib"] = round(free / GIB, 3)
             if need > free:
-                parts = ", ".join(f"{k} {_fmt_gib(v)}" for k, v in per_process.items()
-                                  if k not in {"total", "trained_parameters"})
+                parts = ", ".join(
+                    f"{k} {_fmt_gib(v)}"
+                    for k, v in per_process.items()
+                    if k not in {"total", "trained_parameters"}
+                )
                 problems.append(
                     f"not enough memory: the run needs about {_fmt_gib(need)} ({parts}, plus "
                     f"margin) but the {source} is {_fmt_gib(free)}; try method 'qlora', a "
@@ -250,8 +272,9 @@ def preflight(dataset: Any, spec: Any, opts: LocalOptions) -> Any:
             fraction = min(1.0, steps / max(1, total_steps(examples, hp.epochs, plan, None)))
             run_tokens = int(tokens * hp.epochs * fraction)
             estimates["training_tokens"] = run_tokens
-            seconds = seconds_estimate(size, opts, tokens=run_tokens, device=device,
-                                       processes=opts.num_processes)
+            seconds = seconds_estimate(
+                size, opts, tokens=run_tokens, device=device, processes=opts.num_processes
+            )
             estimates["time_estimate_s"] = round(seconds, 1)
     if device == "cpu" and size.total > 2e9:
         warnings.append("training a model of this size on CPU will be very slow")

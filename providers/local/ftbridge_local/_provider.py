@@ -69,7 +69,9 @@ class LocalProvider:
     capabilities: ClassVar[Capabilities] = Capabilities(
         methods=frozenset({"sft"}),
         formats=frozenset({"chat", "instruction", "text"}),
-        hyperparameters=frozenset({"epochs", "batch_size", "learning_rate", "warmup_ratio", "seed"}),
+        hyperparameters=frozenset(
+            {"epochs", "batch_size", "learning_rate", "warmup_ratio", "seed"}
+        ),
         hyperparameter_hints={
             "learning_rate_multiplier": "the local trainer takes an absolute learning rate: "
             "pass hyperparameters={'learning_rate': 2e-4} (the default for adapters; 1e-5 for "
@@ -110,8 +112,9 @@ class LocalProvider:
         except ValueError as exc:
             raise ProviderNotFoundError(str(exc), provider="local") from exc
         if not run.exists():
-            raise ProviderNotFoundError(f"no local run {native_id!r} in {run.path.parent}",
-                                        provider="local")
+            raise ProviderNotFoundError(
+                f"no local run {native_id!r} in {run.path.parent}", provider="local"
+            )
         return run
 
     @staticmethod
@@ -180,11 +183,16 @@ class LocalProvider:
         last = run.last_checkpoint()
         where = f"resumable from checkpoint {last[0]}" if last else "no checkpoint was saved"
         if run.cancel_requested():
-            return run.update_state(status="cancelled", raw_status="cancelled",
-                                    finished_at=now_iso())
+            return run.update_state(
+                status="cancelled", raw_status="cancelled", finished_at=now_iso()
+            )
         message = f"worker exited unexpectedly; {where} (log: {run.log_file})"
-        return run.update_state(status="failed", raw_status="worker_died", finished_at=now_iso(),
-                                error={"code": "worker_died", "message": message})
+        return run.update_state(
+            status="failed",
+            raw_status="worker_died",
+            finished_at=now_iso(),
+            error={"code": "worker_died", "message": message},
+        )
 
     @staticmethod
     def _snapshot(run: RunDir, state: dict[str, Any]) -> JobSnapshot:
@@ -233,12 +241,18 @@ class LocalProvider:
         if snapshot.status == JobStatus.SUCCEEDED:
             raise RequestRejectedError(f"run {native_id} already succeeded", provider="local")
         if not snapshot.status.is_terminal:
-            raise RequestRejectedError(f"run {native_id} is still {snapshot.status}",
-                                       provider="local")
+            raise RequestRejectedError(
+                f"run {native_id} is still {snapshot.status}", provider="local"
+            )
         spec = JobSpec.model_validate_json(run.spec_file.read_text(encoding="utf-8"))
         run.cancel_file.unlink(missing_ok=True)
-        run.update_state(status="queued", raw_status="resuming", error=None, finished_at=None,
-                         attempt=int(run.state().get("attempt", 1)) + 1)
+        run.update_state(
+            status="queued",
+            raw_status="resuming",
+            error=None,
+            finished_at=None,
+            attempt=int(run.state().get("attempt", 1)) + 1,
+        )
         _launch.spawn(run, self._options(spec).num_processes, resume=True)
         return self.refresh(native_id)
 
@@ -246,8 +260,14 @@ class LocalProvider:
         run = self._run(native_id)
         start = int(after) if after and after.isdigit() else 0
         return [
-            Event(id=e["id"], time=datetime.fromisoformat(e["time"]), level=e["level"],
-                  message=e["message"], step=e.get("step"), metrics=e.get("metrics") or {})
+            Event(
+                id=e["id"],
+                time=datetime.fromisoformat(e["time"]),
+                level=e["level"],
+                message=e["message"],
+                step=e.get("step"),
+                metrics=e.get("metrics") or {},
+            )
             for e in run.read_events()
             if int(e["id"]) > start
         ]
@@ -263,8 +283,11 @@ class LocalProvider:
             if "epoch" in values:
                 epochs[event.step] = values.pop("epoch")
             by_step.setdefault(event.step, {}).update(values)
-        return [MetricPoint(step=s, epoch=epochs.get(s), values=v)
-                for s, v in sorted(by_step.items()) if v]
+        return [
+            MetricPoint(step=s, epoch=epochs.get(s), values=v)
+            for s, v in sorted(by_step.items())
+            if v
+        ]
 
     def open_model(self, snapshot: JobSnapshot, spec: JobSpec) -> LocalModelHandle:
         if snapshot.status != JobStatus.SUCCEEDED:
@@ -278,8 +301,9 @@ class LocalProvider:
 
     # -- waiting, for callers that drive the provider directly --------------------------------
 
-    def wait(self, native_id: str, *, timeout: float | None = None,
-             interval: float = 0.5) -> JobSnapshot:
+    def wait(
+        self, native_id: str, *, timeout: float | None = None, interval: float = 0.5
+    ) -> JobSnapshot:
         """Poll until the run is terminal (the core's ``Job.wait`` does this for users)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:

@@ -22,7 +22,14 @@ from ftbridge._models import JobSpec
 
 from ._callbacks import Progress, StopFlag, StopOnRequest
 from ._data import read_jsonl, resolve_chat_template, stop_token_trained, tokenize_records
-from ._modeling import load_base, lora_config, pick_device, pick_dtype, quantization_config
+from ._modeling import (
+    keep_4bit_layers_differentiable,
+    load_base,
+    lora_config,
+    pick_device,
+    pick_dtype,
+    quantization_config,
+)
 from ._options import LocalOptions
 from ._plan import default_save_steps, plan_batches, resolve, total_steps
 from ._runs import MODEL_META, EventWriter, RunDir
@@ -42,17 +49,18 @@ def _split(records: list[dict[str, Any]], fraction: float, seed: int) -> tuple[l
     random.Random(seed).shuffle(order)
     n_eval = max(1, round(len(records) * fraction))
     held = set(order[:n_eval])
-    return ([r for i, r in enumerate(records) if i not in held],
-            [r for i, r in enumerate(records) if i in held])
+    return (
+        [r for i, r in enumerate(records) if i not in held],
+        [r for i, r in enumerate(records) if i in held],
+    )
 
 
-def train(run: RunDir, *, resume: bool, flag: StopFlag) -> Outcome:
+def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> Outcome:
     spec = JobSpec.model_validate_json(run.spec_file.read_text(encoding="utf-8"))
     opts = LocalOptions(**spec.options)
     hp = resolve(spec.hyperparameters, opts)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     is_main = int(os.environ.get("RANK", "0")) == 0
-    events = EventWriter(run)
 
     def note(message: str, level: str = "info") -> None:
         if is_main:
@@ -82,15 +90,21 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag) -> Outcome:
     if eval_records is None and opts.eval_split:
         records, eval_records = _split(records, opts.eval_split, hp.seed)
     train_data = tokenize_records(records, tokenizer, template, max_length=opts.max_length)
-    eval_data = (tokenize_records(eval_records, tokenizer, template, max_length=opts.max_length)
-                 if eval_records else None)
+    eval_data = (
+        tokenize_records(eval_records, tokenizer, template, max_length=opts.max_length)
+        if eval_records
+        else None
+    )
     for warning in warnings:
         note(warning, "warning")
     summary = train_data.summary()
     note("tokenized: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
     if train_data.dropped_fully_masked:
-        note(f"{train_data.dropped_fully_masked} examples had nothing left to learn after "
-             f"truncation to max_length={opts.max_length} and were dropped", "warning")
+        note(
+            f"{train_data.dropped_fully_masked} examples had nothing left to learn after "
+            f"truncation to max_length={opts.max_length} and were dropped",
+            "warning",
+        )
     if not train_data.examples:
         raise ValueError("no example has any trained token; check max_length and weights")
 
@@ -103,14 +117,24 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag) -> Outcome:
     if opts.early_stopping_patience:
         # Restoring the best checkpoint at the end needs one saved at every evaluation.
         save_steps = eval_steps
-    gradient_checkpointing = (device == "cuda" if opts.gradient_checkpointing is None
-                              else opts.gradient_checkpointing)
-    note(f"loading {spec.model} for {opts.method} on {device} ({dtype}); "
-         f"{plan.micro_batch_size} examples x {plan.accumulation} accumulation x "
-         f"{plan.processes} processes per step")
-    model = load_base(spec.model, method=opts.method, dtype_name=dtype, device=device,
-                      trust_remote_code=opts.trust_remote_code,
-                      attn_implementation=opts.attn_implementation)
+    gradient_checkpointing = (
+        device == "cuda" if opts.gradient_checkpointing is None else opts.gradient_checkpointing
+    )
+    note(
+        f"loading {spec.model} for {opts.method} on {device} ({dtype}); "
+        f"{plan.micro_batch_size} examples x {plan.accumulation} accumulation x "
+        f"{plan.processes} processes per step"
+    )
+    model = load_base(
+        spec.model,
+        method=opts.method,
+        dtype_name=dtype,
+        device=device,
+        trust_remote_code=opts.trust_remote_code,
+        attn_implementation=opts.attn_implementation,
+    )
+    if device == "cpu" and opts.method == "qlora":
+        keep_4bit_layers_differentiable(model)
     args = SFTConfig(
         output_dir=str(run.checkpoints),
         num_train_epochs=hp.epochs,
@@ -138,8 +162,10 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag) -> Outcome:
         bf16=dtype == "bfloat16",
         fp16=dtype == "float16" and opts.method != "qlora",
         use_cpu=device == "cpu",
-        gradient_checkpointing=gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False} if gradient_checkpointing else None,
+        activation_checkpointing=gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False}
+        if gradient_checkpointing
+        else None,
         ddp_backend=("nccl" if device == "cuda" else "gloo") if world > 1 else None,
         ddp_find_unused_parameters=False if world > 1 else None,
         max_length=None,  # truncated in _data, so padding-free needs no packing
@@ -154,7 +180,9 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag) -> Outcome:
     stopper = StopOnRequest(run, flag)
     callbacks: list[Any] = [progress, stopper]
     if opts.early_stopping_patience and has_eval:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=opts.early_stopping_patience))
+        callbacks.append(
+            EarlyStoppingCallback(early_stopping_patience=opts.early_stopping_patience)
+        )
     trainer = SFTTrainer(
         model=model,
         args=args,
@@ -168,14 +196,17 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag) -> Outcome:
     if checkpoint:
         note(f"resuming from checkpoint-{checkpoint[0]}")
     if flag.requested or run.cancel_requested():
-        return Outcome(cancelled_at=checkpoint[0] if checkpoint else 0, steps=steps,
-                       trained_tokens=0)
+        return Outcome(
+            cancelled_at=checkpoint[0] if checkpoint else 0, steps=steps, trained_tokens=0
+        )
     trainer.train(resume_from_checkpoint=str(checkpoint[1]) if checkpoint else None)
     if stopper.stopped_at is not None:
         return Outcome(stopper.stopped_at, steps, progress.trained_tokens)
 
     trainer.save_model(str(run.model_dir))
     if is_main:
+        # The trainer also pickles its arguments; nothing should ever load a pickle from here.
+        (run.model_dir / "training_args.bin").unlink(missing_ok=True)
         tokenizer.save_pretrained(str(run.model_dir))
         quant = quantization_config(opts.method, dtype)
         meta = {

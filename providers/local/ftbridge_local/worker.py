@@ -46,12 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     is_main = int(os.environ.get("RANK", "0")) == 0
     events = EventWriter(run)
     if is_main:
-        run.update_state(status="running", raw_status="loading", pid=os.getpid(), error=None,
-                         finished_at=None)
+        run.update_state(
+            status="running", raw_status="loading", pid=os.getpid(), error=None, finished_at=None
+        )
     try:
         from ._recipe import train
 
-        outcome = train(run, resume=ns.resume, flag=flag)
+        outcome = train(run, resume=ns.resume, flag=flag, events=events)
     except BaseException as exc:  # report every failure, including a KeyboardInterrupt
         if is_main:
             last = run.last_checkpoint()
@@ -59,22 +60,39 @@ def main(argv: list[str] | None = None) -> int:
             message = f"{type(exc).__name__}: {exc}{hint}"
             events.emit(f"training failed: {message}", level="error")
             traceback.print_exc()
-            run.update_state(status="failed", raw_status="error", finished_at=now_iso(),
-                             error={"code": type(exc).__name__, "message": message})
+            run.update_state(
+                status="failed",
+                raw_status="error",
+                finished_at=now_iso(),
+                error={"code": type(exc).__name__, "message": message},
+            )
         return 1
     if is_main:
         if outcome.cancelled_at is not None:
             last = run.last_checkpoint()
             where = f"; resumable from checkpoint {last[0]}" if last else ""
-            events.emit(f"cancelled at step {outcome.cancelled_at}{where}", level="warning",
-                        step=outcome.cancelled_at)
-            run.update_state(status="cancelled", raw_status="cancelled", finished_at=now_iso(),
-                             step=outcome.cancelled_at)
+            events.emit(
+                f"cancelled at step {outcome.cancelled_at}{where}",
+                level="warning",
+                step=outcome.cancelled_at,
+            )
+            run.update_state(
+                status="cancelled",
+                raw_status="cancelled",
+                finished_at=now_iso(),
+                step=outcome.cancelled_at,
+            )
         else:
             events.emit("training succeeded", step=outcome.steps)
-            run.update_state(status="succeeded", raw_status="succeeded", finished_at=now_iso(),
-                             step=outcome.steps, model=str(run.model_dir),
-                             trained_tokens=outcome.trained_tokens, estimated_finish=None)
+            run.update_state(
+                status="succeeded",
+                raw_status="succeeded",
+                finished_at=now_iso(),
+                step=outcome.steps,
+                model=str(run.model_dir),
+                trained_tokens=outcome.trained_tokens,
+                estimated_finish=None,
+            )
     return 0
 
 
