@@ -208,9 +208,10 @@ class FakeProvider:
         for key, raw in (("paused_at", "paused"), ("cancelled_at", "cancelled")):
             at = state.get(key)
             if at is not None and at <= now:
-                if entered and STATUS_MAP.get(entered[-1][0], JobStatus.RUNNING).is_terminal:
-                    continue
-                entered = [e for e in entered if e[1] <= at] + [(raw, at)]
+                before = [e for e in entered if e[1] <= at]
+                if before and STATUS_MAP.get(before[-1][0], JobStatus.RUNNING).is_terminal:
+                    continue  # it had already finished
+                entered = [*before, (raw, at)]
         return entered
 
     def _snapshot(self, state: dict[str, Any], now: float | None = None) -> JobSnapshot:

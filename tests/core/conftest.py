@@ -5,12 +5,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ftbridge import PollPolicy
 from ftbridge.testing import FakeProvider
 from ftbridge.testing._conformance import conformance_records
-
-FAST = PollPolicy(initial=0.02, maximum=0.1, retry_initial=0.01, retry_max_wait=0.5)
-
 
 @pytest.fixture
 def train_file(tmp_path: Path) -> Path:

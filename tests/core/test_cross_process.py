@@ -14,7 +14,7 @@ import ftbridge
 from ftbridge import JobStatus
 from ftbridge.cli import main
 
-from .conftest import FAST
+from core_helpers import FAST
 
 
 def _run(*argv: str, home: Path) -> subprocess.CompletedProcess[str]:

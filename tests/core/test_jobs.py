@@ -26,7 +26,7 @@ from ftbridge import (
 from ftbridge._store import JobStore
 from ftbridge.testing import FakeProvider
 
-from .conftest import FAST
+from core_helpers import FAST
 
 
 def test_submit_wait_chat(fake: FakeProvider, train_file: Path) -> None:
