@@ -4,7 +4,7 @@ does the core add to each refresh?
     python benchmarks/polling.py [--jobs 500] [--duration 6] [--interval 0.5] [--workers 16]
 
 Each job runs for ``duration`` seconds; with a fixed polling interval the ideal is
-``duration / interval`` refreshes per job (plus the one that sees it finish). The core's
+``duration / interval`` refreshes per job plus the one that sees it finish. The core's
 overhead per refresh is the time ``Job.refresh`` takes minus the time inside the provider's
 own ``refresh`` (here: reading one small JSON file).
 """
@@ -77,7 +77,7 @@ def main() -> None:
     wall = time.perf_counter() - t0
     refreshes = fake.count("refresh")
     ok = sum(s.status is ftbridge.JobStatus.SUCCEEDED for s in finals)
-    ideal = args.duration / args.interval
+    ideal = args.duration // args.interval + 1  # one at submit time ... one that sees the end
     per_job = refreshes / args.jobs
     overhead_ms = (outer[0] - TimedFake.inside) / refreshes * 1000
     print(f"jobs followed          {args.jobs} ({ok} succeeded) with {args.workers} threads "

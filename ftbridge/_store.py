@@ -226,6 +226,10 @@ class JobStore:
         A terminal status is never replaced by a live one (another process may have polled
         an older state and written it late), unless ``force`` (a resumed job).
         """
+        body = snapshot.model_dump_json()
+        row = self._conn().execute("SELECT snapshot FROM jobs WHERE key = ?", (key,)).fetchone()
+        if row is not None and row["snapshot"] == body:
+            return snapshot  # nothing changed: no write, no lock
         with self._write() as conn:
             row = conn.execute("SELECT status, snapshot FROM jobs WHERE key = ?", (key,)).fetchone()
             if row is None:
@@ -236,13 +240,7 @@ class JobStore:
             conn.execute(
                 "UPDATE jobs SET status = ?, raw_status = ?, snapshot = ?, updated_at = ?"
                 " WHERE key = ?",
-                (
-                    snapshot.status.value,
-                    snapshot.raw_status,
-                    snapshot.model_dump_json(),
-                    utcnow().isoformat(),
-                    key,
-                ),
+                (snapshot.status.value, snapshot.raw_status, body, utcnow().isoformat(), key),
             )
         return snapshot
 
