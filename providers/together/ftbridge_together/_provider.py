@@ -257,8 +257,18 @@ class TogetherProvider:
         return _status.snapshot(newest)
 
     def refresh(self, native_id: str) -> JobSnapshot:
+        """The job's state; once it has ended, with its checkpoints in ``details``."""
         with sdk_errors(f"read job {native_id}"):
-            return _status.snapshot(self._client.fine_tuning.retrieve(native_id))
+            snapshot = _status.snapshot(self._client.fine_tuning.retrieve(native_id))
+        if not snapshot.status.is_terminal:
+            return snapshot
+        # Fetched once the job is over (a finished job is refreshed only once more).
+        with sdk_errors(f"list the checkpoints of job {native_id}"):
+            listing = self._client.fine_tuning.list_checkpoints(native_id)
+        checkpoints = _status.checkpoints(native_id, list(listing.data))
+        return snapshot.model_copy(
+            update={"details": {**snapshot.details, "checkpoints": checkpoints}}
+        )
 
     def cancel(self, native_id: str) -> JobSnapshot:
         """Ask Together to stop the job. Together bills the steps completed so far; the

@@ -166,6 +166,24 @@ def events(data: list[Any], after: str | None) -> list[Event]:
     return result
 
 
+def checkpoints(job_id: str, data: list[Any]) -> list[dict[str, Any]]:
+    """Checkpoints, each with the ``from_checkpoint`` value that continues training from it."""
+    result = []
+    for item in data:
+        point = wire(item)
+        step = _int(point.get("step"))
+        result.append(
+            {
+                "step": step,
+                "type": point.get("checkpoint_type"),
+                "path": point.get("path"),
+                "created_at": point.get("created_at"),
+                "from_checkpoint": f"{job_id}:{step}" if step is not None else job_id,
+            }
+        )
+    return sorted(result, key=lambda c: c["step"] or 0)
+
+
 _METRIC_NAMES = {
     "train/loss": "train_loss",
     "eval/loss": "valid_loss",

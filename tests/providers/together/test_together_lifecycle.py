@@ -31,6 +31,15 @@ def test_a_job_runs_to_completion_with_events_and_metrics(
     assert done.step == done.total_steps == 4 and done.epoch == 2.0
     assert done.model and done.details["suffix"] in done.model
     assert done.details["price_usd"] > 0
+    assert done.details["checkpoints"] == [
+        {
+            "step": 4,
+            "type": "Final",
+            "path": f"s3://emulator/{done.native_id}/checkpoint-4",
+            "created_at": done.details["checkpoints"][0]["created_at"],
+            "from_checkpoint": f"{done.native_id}:4",
+        }
+    ]
     events = provider.events(done.native_id)
     assert events[0].message == "Fine-tune request created"
     assert "completed" in events[-1].message

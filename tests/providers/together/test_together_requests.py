@@ -11,7 +11,7 @@ from ftbridge_together._request import idempotency_tag
 from ftbridge_together.emulator import TogetherEmulator
 from together_data import BASE, LORA_ONLY, spec_for
 
-from ftbridge import Hyperparameters, JobStatus, PreflightError
+from ftbridge import Hyperparameters, JobStatus, PreflightError, RequestRejectedError
 
 
 def created_body(
@@ -169,14 +169,31 @@ def test_continue_training_from_a_checkpoint(
 ) -> None:
     import time
 
-    first = provider.submit(None, spec_for(train_file))  # type: ignore[arg-type]
+    first_spec = spec_for(
+        train_file,
+        hyperparameters=Hyperparameters(epochs=2, batch_size=8),
+        options={"n_checkpoints": 2},
+    )
+    first = provider.submit(None, first_spec)  # type: ignore[arg-type]
     while not first.status.is_terminal:
         time.sleep(0.02)
         first = provider.refresh(first.native_id)
     assert first.status is JobStatus.SUCCEEDED
-    spec = spec_for(train_file, key="ftb-second", options={"from_checkpoint": first.native_id})
+    steps = [c["step"] for c in first.details["checkpoints"]]
+    assert steps == [2, 4]
+    intermediate = first.details["checkpoints"][0]["from_checkpoint"]
+    assert intermediate == f"{first.native_id}:2"
+    spec = spec_for(train_file, key="ftb-second", options={"from_checkpoint": intermediate})
     assert provider.preflight(None, spec).ok  # type: ignore[arg-type]
     provider.submit(None, spec)  # type: ignore[arg-type]
     body = emulator.bodies("POST", "/v1/fine-tunes")[-1]
-    assert body["from_checkpoint"] == first.native_id
+    assert body["from_checkpoint"] == intermediate
     assert "model" not in body  # Together takes the base model from the checkpoint
+    # A step that has no checkpoint is refused by the server, with its message.
+    with pytest.raises(RequestRejectedError, match="no checkpoint at step 3"):
+        provider.submit(  # type: ignore[arg-type]
+            None,
+            spec_for(
+                train_file, key="ftb-third", options={"from_checkpoint": f"{first.native_id}:3"}
+            ),
+        )
