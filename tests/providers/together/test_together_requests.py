@@ -191,8 +191,8 @@ def test_continue_training_from_a_checkpoint(
     assert "model" not in body  # Together takes the base model from the checkpoint
     # A step that has no checkpoint is refused by the server, with its message.
     with pytest.raises(RequestRejectedError, match="no checkpoint at step 3"):
-        provider.submit(  # type: ignore[arg-type]
-            None,
+        provider.submit(
+            None,  # type: ignore[arg-type]
             spec_for(
                 train_file, key="ftb-third", options={"from_checkpoint": f"{first.native_id}:3"}
             ),
