@@ -38,7 +38,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from ftbridge.testing._emulator_faults import FaultInjector, FaultRule, parse_fault
 from ftbridge.testing._emulator_messages import (
@@ -51,6 +51,8 @@ from ftbridge.testing._emulator_messages import (
     Response,
 )
 from ftbridge.testing._emulator_wire import Dropped, Server, close_quietly, make_handler
+
+_Server = TypeVar("_Server", bound="EmulatorServer")
 
 __all__ = [
     "ApiError",
@@ -148,7 +150,7 @@ class EmulatorServer:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def start(self) -> EmulatorServer:
+    def start(self: _Server) -> _Server:
         """Bind and serve on a background thread; returns ``self``."""
         if self._httpd is not None:
             return self
@@ -178,7 +180,7 @@ class EmulatorServer:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> EmulatorServer:
+    def __enter__(self: _Server) -> _Server:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import openai
+from pydantic import BaseModel
 
 from ftbridge._exceptions import (
     ConfigError,
@@ -75,7 +76,7 @@ class OpenAIProvider:
         events=True,
         metrics=True,
     )
-    options_model: ClassVar[type[OpenAIOptions]] = OpenAIOptions
+    options_model: ClassVar[type[BaseModel]] = OpenAIOptions
     #: Events fetched per request (OpenAI allows up to 100).
     events_page_size: int = 100
 
