@@ -115,7 +115,13 @@ class OpenAIProvider:
     @classmethod
     def from_config(cls, settings: Mapping[str, Any]) -> OpenAIProvider:
         """Build from ``[providers.openai]`` (``api_key``, ``base_url``, ``organization``,
-        ``project``, ``timeout``); other keys (``model``) belong to the core."""
+        ``project``, ``timeout``; ``model`` is the core's default model)."""
+        unknown = set(settings) - {*SETTINGS, "model"}
+        if unknown:
+            raise ConfigError(
+                f"[providers.openai]: unknown setting(s) {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(sorted({*SETTINGS, 'model'}))}"
+            )
         given = {k: settings[k] for k in SETTINGS if settings.get(k) is not None}
         if "timeout" in given:
             try:

@@ -48,6 +48,8 @@ def test_settings_override_the_environment_and_never_show_the_key(
     assert "sk-other-secret-1234" not in shown and "1234" not in shown
     with pytest.raises(ConfigError, match="timeout"):
         OpenAIProvider.from_config({"timeout": "soon"})
+    with pytest.raises(ConfigError, match=r"unknown setting.*base_ur1"):
+        OpenAIProvider.from_config({"base_ur1": "http://127.0.0.1:9/v1"})
 
 
 # -- the lifecycle ------------------------------------------------------------------------------
