@@ -95,7 +95,7 @@ class OpenAIProvider:
                 "no OpenAI API key: set the OPENAI_API_KEY environment variable "
                 "(or api_key in [providers.openai] of ftbridge.toml)"
             )
-        self._key_source = "argument" if api_key else "OPENAI_API_KEY"
+        self._key_source = "settings" if api_key else "OPENAI_API_KEY"
         self._base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         self._organization = organization
         self._project = project
@@ -142,7 +142,8 @@ class OpenAIProvider:
             "organization": self._organization,
             "project": self._project,
             "timeout": self._timeout,
-            "api_key": f"(set, from {self._key_source})",
+            # Where the key came from, never the key (nor a field the core would mask).
+            "authentication": f"bearer, from {self._key_source}",
         }
 
     def _new_client(self) -> openai.OpenAI:
