@@ -62,8 +62,9 @@ def check_chat_record(rec: dict[str, Any], ctx: ChatContext) -> tuple[int, int, 
 
 
 def check_messages(
-    msgs: Any, ctx: ChatContext, base: str, need_assistant: bool
+    msgs: Any, ctx: ChatContext, base: str, need_assistant: bool, turns: bool = True
 ) -> tuple[int, int, int, int, bool]:
+    """Check a list of messages; ``turns=False`` skips turn-order features (a DPO output)."""
     out = ctx.out
     if type(msgs) is not list:
         out.append((base, "chat.messages_type", {"found": type_name(msgs)}))
@@ -76,7 +77,7 @@ def check_messages(
     prev = None
     calls: set[str] | None = None
     wanted = ctx.wanted
-    consecutive = "turns.consecutive" in wanted
+    consecutive = turns and "turns.consecutive" in wanted
     for i, m in enumerate(msgs):
         if type(m) is not dict:
             out.append((f"{base}[{i}]", "chat.message_type", {"found": type_name(m)}))
@@ -132,10 +133,16 @@ def check_messages(
                 has_system = True
                 if i:
                     ctx.feat(f"{base}[{i}].role", "turns.system_not_first")
-        if role == prev and consecutive and role != "tool":
+        if (
+            role == prev
+            and consecutive
+            and type(role) is str
+            and role != "tool"
+            and role in MESSAGE_KEYS
+        ):
             ctx.feats.append((f"{base}[{i}].role", "turns.consecutive", {"role": role}))
         prev = role
-    if "turns.first_not_user" in wanted:
+    if turns and "turns.first_not_user" in wanted:
         m = msgs[0]
         r0 = m.get("role") if type(m) is dict else None
         if r0 == "system" and len(msgs) > 1:
@@ -156,7 +163,7 @@ def _first_turn(msgs: list[Any], base: str, ctx: ChatContext) -> None:
     for i, m in enumerate(msgs):
         role = m.get("role") if type(m) is dict else None
         if role != "system":
-            if type(role) is str and role != "user":
+            if type(role) is str and role != "user" and role in MESSAGE_KEYS:
                 ctx.feats.append((f"{base}[{i}].role", "turns.first_not_user", {"role": role}))
             return
 

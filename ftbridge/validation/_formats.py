@@ -81,7 +81,7 @@ def check_preference(rec: dict[str, Any], ctx: ChatContext) -> tuple[int, int, i
             out.append(
                 (f"{key}[0].role", "preference.output_role", {"key": key, "role": msg.get("role")})
             )
-        _, m_chars, _, _, _ = check_messages(value, ctx, key, False)
+        _, m_chars, _, _, _ = check_messages(value, ctx, key, False, False)
         chars += m_chars
         if key == "preferred_output":
             trainable = m_chars
