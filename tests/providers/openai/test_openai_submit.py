@@ -4,6 +4,7 @@ reconciled, a server-rejected file raises JobFailedError, the key never reaches 
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from openai_data import API_KEY
 import ftbridge
 from ftbridge import (
     AuthenticationError,
+    JobCancelledError,
     JobFailedError,
     JobStatus,
     PollPolicy,
@@ -139,3 +141,19 @@ def test_the_api_key_never_reaches_the_store_or_the_logs(
         assert API_KEY.encode() not in path.read_bytes(), path
     assert API_KEY not in caplog.text
     assert API_KEY not in text
+
+
+def test_pause_and_cancel_through_the_job(train_file: Path) -> None:
+    with OpenAIEmulator(pace=0.4) as server:
+        provider = OpenAIProvider(api_key=API_KEY, base_url=server.base_url)
+        job = ftbridge.submit(train_file, provider=provider, model="gpt-4o-mini", poll=FAST)
+        deadline = time.monotonic() + 10
+        while job.refresh().status is not JobStatus.RUNNING:
+            assert time.monotonic() < deadline, job.raw_status
+            time.sleep(0.02)
+        assert job.pause().status is JobStatus.PAUSED
+        assert ftbridge.get_job(job.id).status is JobStatus.PAUSED  # recorded in the store
+        assert provider.resume(job.native_id).status is JobStatus.RUNNING
+        assert job.cancel().status is JobStatus.CANCELLED
+        with pytest.raises(JobCancelledError):
+            job.wait(timeout=10, progress=False)
