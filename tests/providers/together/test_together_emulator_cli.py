@@ -12,6 +12,7 @@ from together_data import API_KEY
 from ftbridge import ProviderNotFoundError, RateLimitError
 
 
+@pytest.mark.slow
 def test_the_emulator_runs_from_the_command_line() -> None:
     command = [
         sys.executable,
