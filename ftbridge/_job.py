@@ -217,7 +217,9 @@ class Job:
     def _optional(self, operation: str) -> JobSnapshot:
         caps = self._provider.capabilities
         method = getattr(self._provider, operation, None)
-        if method is None or not getattr(caps, operation, False):
+        # a pausable provider resumes what it paused, even if it cannot revive a failed job
+        allowed = getattr(caps, operation, False) or (operation == "resume" and caps.pause)
+        if method is None or not allowed:
             raise NotSupportedError(
                 f"{self.provider} does not support {operation}", provider=self.provider
             )

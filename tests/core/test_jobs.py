@@ -262,3 +262,13 @@ def test_wait_all_timeout(train_file: Path) -> None:
     jobs = [ftbridge.submit(train_file, provider=slow, model="base") for _ in range(3)]
     with pytest.raises(JobTimeoutError, match="3 of 3"):
         ftbridge.wait_all(jobs, timeout=0.3, poll=FAST)
+
+
+def test_a_pausable_provider_resumes_what_it_paused(train_file: Path) -> None:
+    class PauseOnly(FakeProvider):
+        capabilities = FakeProvider.capabilities.model_copy(update={"resume": False})
+
+    job = ftbridge.submit(train_file, provider=PauseOnly(script=[("running", 5), ("succeeded", 0)]),
+                          model="base", poll=FAST)
+    assert job.pause().status is JobStatus.PAUSED
+    assert job.resume().status is JobStatus.RUNNING
