@@ -137,8 +137,8 @@ def submit(
     config = load_config()
     train = _prepare_dataset(dataset, name, "training")
     valid = _prepare_dataset(validation, name, "validation") if validation is not None else None
-    model = model or config.model_for(name)
-    if not model:
+    base_model = model or config.model_for(name)
+    if not base_model:
         raise ConfigError(
             f"no model given for {name}: pass model=... (--model), or set [defaults] model or "
             f"[providers.{name}] model in ftbridge.toml"
@@ -146,8 +146,9 @@ def submit(
     if valid is not None and not prov.capabilities.validation_file:
         raise ConfigError(f"{name} does not take a validation file")
     hp = _hyperparameters(hyperparameters)
-    method: Method = "dpo" if train.format == "preference" else "sft"
-    _check_capabilities(prov, hp, method, train.format)
+    fmt = train.format or "chat"
+    method: Method = "dpo" if fmt == "preference" else "sft"
+    _check_capabilities(prov, hp, method, fmt)
     opts = _options(prov, options)
     policy = poll or PollPolicy()
     store = JobStore()
@@ -155,7 +156,7 @@ def submit(
     def make_spec(key: str) -> JobSpec:
         return JobSpec(
             provider=name,
-            model=model,
+            model=base_model,
             method=method,
             training=train.ref(),
             validation=valid.ref() if valid else None,
