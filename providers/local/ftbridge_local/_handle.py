@@ -26,7 +26,7 @@ from ftbridge._exceptions import InferenceError
 from ftbridge._models import ChatResult, Usage
 from ftbridge._provider import Message, ModelHandle
 
-from ._modeling import load_base
+from ._modeling import keep_4bit_layers_differentiable, load_base
 from ._runs import MODEL_META
 
 
@@ -94,6 +94,10 @@ class LocalModelHandle(ModelHandle):
                 device=device,
                 trust_remote_code=trust,
             )
+            if device == "cpu":
+                # Compute as in training (float32 on dequantised NF4), not through bitsandbytes'
+                # bf16 CPU inference kernel, whose rounding would make replies drift from it.
+                keep_4bit_layers_differentiable(base)
             self._model = PeftModel.from_pretrained(base, self.model_dir)
         self._model.eval()
 
