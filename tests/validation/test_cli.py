@@ -15,7 +15,9 @@ from .conftest import chat
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
 
 
-def test_valid_file_exits_0_with_summary(tmp_jsonl: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_valid_file_exits_0_with_summary(
+    tmp_jsonl: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_jsonl([chat(i) for i in range(12)])
     assert main(["validate", str(path)]) == 0
     out, err = capsys.readouterr()
@@ -24,7 +26,9 @@ def test_valid_file_exits_0_with_summary(tmp_jsonl: Any, capsys: pytest.CaptureF
     assert err == ""  # no progress bar when not on a terminal
 
 
-def test_invalid_file_prints_compiler_style_lines(tmp_jsonl: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_invalid_file_prints_compiler_style_lines(
+    tmp_jsonl: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = {"messages": [{"role": "user", "content": "hi"}, {"role": "wizard", "content": "x"}]}
     path = tmp_jsonl([chat(0), bad], name="train.jsonl")
     assert main(["validate", str(path)]) == 1
@@ -39,7 +43,12 @@ def test_json_output(tmp_jsonl: Any, capsys: pytest.CaptureFixture[str]) -> None
     doc = json.loads(capsys.readouterr().out)
     assert doc["valid"] is False
     assert doc["errors"] == [
-        {"line": 2, "code": "line.invalid_json", "message": doc["errors"][0]["message"], "loc": None}
+        {
+            "line": 2,
+            "code": "line.invalid_json",
+            "message": doc["errors"][0]["message"],
+            "loc": None,
+        }
     ]
     assert [w["code"] for w in doc["warnings"]] == ["record.duplicate"]
     assert (doc["error_count"], doc["warning_count"]) == (1, 1)
@@ -48,8 +57,16 @@ def test_json_output(tmp_jsonl: Any, capsys: pytest.CaptureFixture[str]) -> None
     assert doc["providers"]["openai"]["errors"][0]["code"] == "openai.too_few_examples"
 
 
-def test_provider_flag_makes_its_rules_count(tmp_jsonl: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    rec = {"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}, {"role": "assistant", "content": "c"}]}
+def test_provider_flag_makes_its_rules_count(
+    tmp_jsonl: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rec = {
+        "messages": [
+            {"role": "user", "content": "a"},
+            {"role": "user", "content": "b"},
+            {"role": "assistant", "content": "c"},
+        ]
+    }
     path = tmp_jsonl([rec, chat(1)])
     assert main(["validate", str(path), "--json"]) == 0
     capsys.readouterr()
@@ -58,7 +75,9 @@ def test_provider_flag_makes_its_rules_count(tmp_jsonl: Any, capsys: pytest.Capt
     assert [(e["line"], e["code"]) for e in doc["errors"]] == [(1, "together.roles_alternate")]
 
 
-def test_unreadable_input_and_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreadable_input_and_usage_errors_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["validate", str(tmp_path / "missing.jsonl")]) == 2
     assert "dataset file not found" in capsys.readouterr().err
     assert main(["validate"]) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from pathlib import Path
@@ -21,11 +22,28 @@ _SETTINGS = settings(
 )
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
-KEYS = ["role", "content", "weight", "name", "tool_calls", "tool_call_id", "messages", "tools", "type", "function"]
+KEYS = [
+    "role",
+    "content",
+    "weight",
+    "name",
+    "tool_calls",
+    "tool_call_id",
+    "messages",
+    "tools",
+    "type",
+    "function",
+]
 
 
 def _assert_report(path: Path) -> None:
@@ -47,7 +65,9 @@ def test_arbitrary_bytes(tmp_path: Path, data: bytes) -> None:
 @_SETTINGS
 @given(
     lines=st.lists(
-        st.sampled_from([b"\n", b"\xef\xbb\xbf", b"{", b"}", b"\xff", b'"', b"[]", b"\r\n", b"null"])
+        st.sampled_from(
+            [b"\n", b"\xef\xbb\xbf", b"{", b"}", b"\xff", b'"', b"[]", b"\r\n", b"null"]
+        )
         | st.binary(max_size=20),
         max_size=30,
     )
@@ -90,17 +110,18 @@ def _mutate(target: Any, path: list[Any], key: str, value: Any, drop: bool) -> N
 def test_mutated_records(tmp_path: Path, mutations: list[tuple[list[Any], str, Any, bool]]) -> None:
     record: Any = copy.deepcopy(chat(1))
     for where, key, value, drop in mutations:
-        try:
+        # an earlier mutation may have changed the shape: keep what we have
+        with contextlib.suppress(KeyError, IndexError, TypeError):
             _mutate(record, where, key, value, drop)
-        except (KeyError, IndexError, TypeError):
-            pass  # an earlier mutation changed the shape: keep what we have
     path = tmp_path / "fuzz.jsonl"
     path.write_text(json.dumps(chat(0)) + "\n" + json.dumps(record) + "\n")
     _assert_report(path)
 
 
 @_SETTINGS
-@given(records=st.lists(st.dictionaries(st.sampled_from(KEYS), json_values, max_size=3), max_size=5))
+@given(
+    records=st.lists(st.dictionaries(st.sampled_from(KEYS), json_values, max_size=3), max_size=5)
+)
 def test_iterable_of_arbitrary_dicts(records: list[dict[str, Any]]) -> None:
     ds = check(records)
     assert ds.report.stats.examples == len(records)

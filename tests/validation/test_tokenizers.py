@@ -48,7 +48,9 @@ def test_exact_counts_with_the_models_template(tmp_jsonl: Any, tokenizer: Any) -
     assert "tokenizer" in ds.stats.tokenizer
 
 
-def test_template_failure_and_length_go_to_the_local_verdict(tmp_jsonl: Any, tokenizer: Any) -> None:
+def test_template_failure_and_length_go_to_the_local_verdict(
+    tmp_jsonl: Any, tokenizer: Any
+) -> None:
     ok = _rec(("user", "a b"), ("assistant", "c"))
     twice = _rec(("user", "a"), ("user", "b"), ("assistant", "c"))
     long = _rec(("user", "a " * 30), ("assistant", "c"))
@@ -66,12 +68,17 @@ def test_check_with_tokenizer_directly(tmp_jsonl: Any, tokenizer: Any) -> None:
     ds = validate(tmp_jsonl([chat(0), chat(1)]))
     assert check_with_tokenizer(ds, tokenizer, max_length=1000) == []
     findings = check_with_tokenizer(ds, tokenizer, max_length=5)
-    assert [(f.line, f.code) for f in findings] == [(1, "tokenizer.too_long"), (2, "tokenizer.too_long")]
+    assert [(f.line, f.code) for f in findings] == [
+        (1, "tokenizer.too_long"),
+        (2, "tokenizer.too_long"),
+    ]
     bare = tokenizer.__class__(tokenizer_object=tokenizer.backend_tokenizer, unk_token="<unk>")
     assert [f.code for f in check_with_tokenizer(ds, bare)] == ["tokenizer.no_template"]
 
 
-def test_tiktoken_is_not_downloaded(tmp_jsonl: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tiktoken_is_not_downloaded(
+    tmp_jsonl: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "empty-cache"))
     path = tmp_jsonl([chat(0)])
     assert check(path).stats.tokens_exact is False  # no cached encoding: the estimate, labelled
@@ -88,5 +95,7 @@ def test_import_stays_light() -> None:
         "heavy = {'tiktoken', 'transformers', 'tokenizers', 'torch', 'openai', 'together'} & set(sys.modules)\n"
         "print(sorted(heavy))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"

@@ -34,7 +34,12 @@ def test_valid_file_returns_dataset_with_ref(tmp_jsonl: Any) -> None:
     assert ds.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert ds.path == path
     ref = ds.ref()
-    assert (ref.path, ref.sha256, ref.format, ref.example_count) == (str(path), ds.sha256, "chat", 12)
+    assert (ref.path, ref.sha256, ref.format, ref.example_count) == (
+        str(path),
+        ds.sha256,
+        "chat",
+        12,
+    )
     assert set(ds.verdicts) >= {"openai", "together", "local"}
     assert all(v.valid for v in ds.verdicts.values())
 
@@ -53,7 +58,13 @@ def test_invalid_raises_with_report_naming_line_and_loc(tmp_jsonl: Any) -> None:
 
 def test_provider_profile_decides_when_named(tmp_jsonl: Any) -> None:
     # consecutive user turns: fine for OpenAI, refused by Together
-    rec = {"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}, {"role": "assistant", "content": "c"}]}
+    rec = {
+        "messages": [
+            {"role": "user", "content": "a"},
+            {"role": "user", "content": "b"},
+            {"role": "assistant", "content": "c"},
+        ]
+    }
     path = tmp_jsonl([rec] * 1 + [chat(i) for i in range(10)])
     ds = validate(path, provider="openai")
     assert ds.verdicts["openai"].valid and not ds.verdicts["together"].valid
@@ -85,21 +96,34 @@ def test_register_profile_gives_third_party_verdict(tmp_jsonl: Any) -> None:
     profile = ProviderProfile(
         name="acme",
         min_examples=2,
-        rules={"role.tool": ProfileRule("acme.no_tools", "error", "acme cannot train on tool messages")},
+        rules={
+            "role.tool": ProfileRule("acme.no_tools", "error", "acme cannot train on tool messages")
+        },
     )
     register_profile(profile)
     try:
         tool = {
             "messages": [
                 {"role": "user", "content": "q"},
-                {"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+                {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {
+                            "id": "c",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": "{}"},
+                        }
+                    ],
+                },
                 {"role": "tool", "tool_call_id": "c", "content": "r"},
                 {"role": "assistant", "content": "a"},
             ]
         }
         ds = check(tmp_jsonl([chat(0), tool]), provider="acme")
         assert not ds.valid
-        assert [(f.line, f.loc, f.code) for f in ds.verdicts["acme"].errors] == [(2, "messages[2].role", "acme.no_tools")]
+        assert [(f.line, f.loc, f.code) for f in ds.verdicts["acme"].errors] == [
+            (2, "messages[2].role", "acme.no_tools")
+        ]
         with pytest.raises(ValueError):
             register_profile(profile)
     finally:
@@ -107,7 +131,12 @@ def test_register_profile_gives_third_party_verdict(tmp_jsonl: Any) -> None:
 
 
 def test_stats(tmp_jsonl: Any) -> None:
-    no_system = {"messages": [{"role": "user", "content": "x" * 400}, {"role": "assistant", "content": "y" * 800}]}
+    no_system = {
+        "messages": [
+            {"role": "user", "content": "x" * 400},
+            {"role": "assistant", "content": "y" * 800},
+        ]
+    }
     path = tmp_jsonl([chat(1), chat(1), no_system])
     s = check(path).stats
     assert (s.examples, s.duplicates, s.without_system) == (3, 1, 1)
@@ -120,7 +149,12 @@ def test_stats(tmp_jsonl: Any) -> None:
 
 
 def test_long_example_warns_about_truncation(tmp_jsonl: Any) -> None:
-    long = {"messages": [{"role": "user", "content": "word " * 20_000}, {"role": "assistant", "content": "ok"}]}
+    long = {
+        "messages": [
+            {"role": "user", "content": "word " * 20_000},
+            {"role": "assistant", "content": "ok"},
+        ]
+    }
     ds = check(tmp_jsonl([chat(0), long]))
     warning = [f for f in ds.verdicts["openai"].warnings if f.code == "openai.token_limit"]
     assert [f.line for f in warning] == [2]
@@ -142,7 +176,10 @@ def test_iterable_source_is_written_canonically(ftbridge_home: Path) -> None:
     ds = validate(iter(rows))
     assert ds.format == "instruction"
     assert ds.path.parent == ftbridge_home / "datasets"
-    assert ds.path.read_bytes() == b'{"prompt":"2+2?","completion":"4"}\n{"prompt":"3+3?","completion":"6"}\n'
+    assert (
+        ds.path.read_bytes()
+        == b'{"prompt":"2+2?","completion":"4"}\n{"prompt":"3+3?","completion":"6"}\n'
+    )
     assert ds.sha256 == hashlib.sha256(ds.path.read_bytes()).hexdigest()
 
 
@@ -211,7 +248,9 @@ def test_first_thousand_findings_in_full_all_counted(tmp_jsonl: Any) -> None:
     assert report.stats.error_lines == 1500
 
 
-def test_parallel_scan_matches_single_process(tmp_jsonl: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parallel_scan_matches_single_process(
+    tmp_jsonl: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     records: list[Any] = []
     for i in range(3000):
         if i % 97 == 5:
@@ -233,7 +272,9 @@ def test_parallel_scan_matches_single_process(tmp_jsonl: Any, monkeypatch: pytes
     assert parallel.stats.lines == single.stats.lines + 1
     drop = lambda fs: [(f.line, f.loc, f.code) for f in fs]  # noqa: E731
     assert drop(parallel.errors) == drop(single.errors)
-    assert drop(parallel.warnings) == drop(single.warnings)  # the first 1000; the extra blank is later
+    assert drop(parallel.warnings) == drop(
+        single.warnings
+    )  # the first 1000; the extra blank is later
     assert parallel.warning_count == single.warning_count + 1
     assert parallel.stats.duplicates == single.stats.duplicates > 0
     assert parallel.stats.total_tokens == single.stats.total_tokens
