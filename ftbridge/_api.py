@@ -44,17 +44,24 @@ def _resolve_provider(provider: str | Provider | None) -> Provider:
 def _prepare_dataset(
     dataset: str | Path | ValidatedDataset, provider: str, role: str
 ) -> ValidatedDataset:
-    from .validation import ValidatedDataset, validate
+    from .validation import ValidatedDataset, check
 
     if not isinstance(dataset, ValidatedDataset):
-        return validate(dataset, provider=provider)
+        dataset = check(dataset, provider=provider)
     verdict = dataset.verdicts.get(provider)
-    if not dataset.valid or (verdict is not None and not verdict.valid):
-        where = f" for {provider}" if dataset.valid else ""
+    blocking = [] if verdict is None or verdict.valid else verdict.errors
+    if role == "validation":  # minimum example counts are for training files
+        blocking = [f for f in blocking if not f.code.endswith(".too_few_examples")]
+    truncated = verdict is not None and verdict.error_count > len(verdict.errors)
+    if not dataset.report.generic_valid or blocking or truncated:
+        report = dataset.report
+        shown = [f.render(Path(report.path or "").name) for f in [*report.errors, *blocking][:5]]
+        where = f" for {provider}" if report.generic_valid else ""
         raise DatasetValidationError(
-            f"the {role} dataset {dataset.path} is not valid{where}; run "
-            f"`ftbridge validate {dataset.path} --provider {provider}` to see why",
-            dataset.report,
+            f"the {role} dataset {dataset.path} is not valid{where}:\n  "
+            + "\n  ".join(shown)
+            + f"\n(all of it: ftbridge validate {dataset.path} --provider {provider})",
+            report,
         )
     return dataset
 

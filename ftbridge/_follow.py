@@ -49,13 +49,15 @@ def wait_all(
                 for future in running:
                     future.cancel()
                 left = sum(r is None for r in results)
-                raise JobTimeoutError(f"{left} of {len(jobs)} jobs still running after "
-                                      f"{timeout:g}s; they go on")
+                raise JobTimeoutError(
+                    f"{left} of {len(jobs)} jobs still running after {timeout:g}s; they go on"
+                )
             next_due = due[0][0] if due and len(running) < max_workers else None
             wait_for = None if next_due is None else max(0.0, next_due - now)
             if deadline is not None:
-                wait_for = min(wait_for if wait_for is not None else deadline - now,
-                               max(0.0, deadline - now))
+                wait_for = min(
+                    wait_for if wait_for is not None else deadline - now, max(0.0, deadline - now)
+                )
             if running:
                 done, _ = wait(list(running), timeout=wait_for, return_when=FIRST_COMPLETED)
             else:

@@ -8,6 +8,7 @@ import pytest
 from ftbridge.testing import FakeProvider
 from ftbridge.testing._conformance import conformance_records
 
+
 @pytest.fixture
 def train_file(tmp_path: Path) -> Path:
     path = tmp_path / "train.jsonl"

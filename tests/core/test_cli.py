@@ -14,15 +14,28 @@ FAST_SCRIPT = '[["queued", 0.05], ["running", 0.2], ["succeeded", 0]]'
 
 
 def _submit(capsys: pytest.CaptureFixture[str], train_file: Path, *extra: str) -> dict:
-    code = main(["submit", str(train_file), "--provider", "fake", "--model", "base", "--json",
-                 "-o", f"script={FAST_SCRIPT}", *extra])
+    code = main(
+        [
+            "submit",
+            str(train_file),
+            "--provider",
+            "fake",
+            "--model",
+            "base",
+            "--json",
+            "-o",
+            f"script={FAST_SCRIPT}",
+            *extra,
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     return json.loads(out)
 
 
-def test_submit_wait_status_events_chat(capsys: pytest.CaptureFixture[str],
-                                        train_file: Path) -> None:
+def test_submit_wait_status_events_chat(
+    capsys: pytest.CaptureFixture[str], train_file: Path
+) -> None:
     job = _submit(capsys, train_file, "--epochs", "2")
     assert job["status"] in {"pending", "queued", "running"}
     assert main(["wait", job["id"], "--json"]) == 0
@@ -39,24 +52,49 @@ def test_submit_wait_status_events_chat(capsys: pytest.CaptureFixture[str],
 
 
 def test_submit_with_wait(capsys: pytest.CaptureFixture[str], train_file: Path) -> None:
-    code = main(["submit", str(train_file), "--provider", "fake", "--model", "base", "--wait",
-                 "-o", f"script={FAST_SCRIPT}"])
+    code = main(
+        [
+            "submit",
+            str(train_file),
+            "--provider",
+            "fake",
+            "--model",
+            "base",
+            "--wait",
+            "-o",
+            f"script={FAST_SCRIPT}",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "submitted fake:" in out and "succeeded" in out
 
 
-def test_failed_job_exits_1_with_the_providers_message(capsys: pytest.CaptureFixture[str],
-                                                        train_file: Path) -> None:
-    code = main(["submit", str(train_file), "--provider", "fake", "--model", "base", "--wait",
-                 "-o", 'script=[["running", 0.05], ["failed", 0]]',
-                 "-o", 'error={"code": "quota", "message": "out of credits"}'])
+def test_failed_job_exits_1_with_the_providers_message(
+    capsys: pytest.CaptureFixture[str], train_file: Path
+) -> None:
+    code = main(
+        [
+            "submit",
+            str(train_file),
+            "--provider",
+            "fake",
+            "--model",
+            "base",
+            "--wait",
+            "-o",
+            'script=[["running", 0.05], ["failed", 0]]',
+            "-o",
+            'error={"code": "quota", "message": "out of credits"}',
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1
     assert "out of credits" in captured.err
 
 
-def test_cancel_and_timeout_exit_codes(capsys: pytest.CaptureFixture[str],
-                                       train_file: Path) -> None:
+def test_cancel_and_timeout_exit_codes(
+    capsys: pytest.CaptureFixture[str], train_file: Path
+) -> None:
     job = json.loads(_submit_slow(capsys, train_file))
     assert main(["wait", job["id"], "--timeout", "0.1"]) == 4
     assert "goes on" in capsys.readouterr().err
@@ -67,19 +105,47 @@ def test_cancel_and_timeout_exit_codes(capsys: pytest.CaptureFixture[str],
 
 
 def _submit_slow(capsys: pytest.CaptureFixture[str], train_file: Path) -> str:
-    assert main(["submit", str(train_file), "--provider", "fake", "--model", "base", "--json",
-                 "-o", 'script=[["running", 60], ["succeeded", 0]]']) == 0
+    assert (
+        main(
+            [
+                "submit",
+                str(train_file),
+                "--provider",
+                "fake",
+                "--model",
+                "base",
+                "--json",
+                "-o",
+                'script=[["running", 60], ["succeeded", 0]]',
+            ]
+        )
+        == 0
+    )
     return capsys.readouterr().out
 
 
-def test_usage_and_lookup_errors_exit_2(capsys: pytest.CaptureFixture[str],
-                                        train_file: Path) -> None:
+def test_usage_and_lookup_errors_exit_2(
+    capsys: pytest.CaptureFixture[str], train_file: Path
+) -> None:
     assert main(["status", "fake:nope"]) == 2
     assert "ftbridge jobs" in capsys.readouterr().err
     assert main(["submit", str(train_file), "--provider", "nosuch", "--model", "m"]) == 2
     assert "unknown provider" in capsys.readouterr().err
-    assert main(["submit", str(train_file), "--provider", "fake", "--model", "m",
-                 "--learning-rate-multiplier", "2"]) == 2
+    assert (
+        main(
+            [
+                "submit",
+                str(train_file),
+                "--provider",
+                "fake",
+                "--model",
+                "m",
+                "--learning-rate-multiplier",
+                "2",
+            ]
+        )
+        == 2
+    )
     assert "learning_rate" in capsys.readouterr().err
     assert main(["frobnicate"]) == 2
     assert main(["submit"]) == 2
@@ -92,8 +158,9 @@ def test_providers_lists_installed_and_missing(capsys: pytest.CaptureFixture[str
     assert {"openai", "together", "local"} <= set(rows)
 
 
-def test_config_show_masks_secrets(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_show_masks_secrets(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secret = "sk-test-abcdefghijklmnopqrstuvwxyz123456"
     (tmp_path / "ftbridge.toml").write_text(
         f'[defaults]\nprovider = "fake"\nmodel = "base"\n\n[providers.fake]\napi_key = "{secret}"\n'
@@ -108,8 +175,12 @@ def test_config_show_masks_secrets(capsys: pytest.CaptureFixture[str], tmp_path:
     assert secret not in json.dumps(shown)
 
 
-def test_provider_comes_from_config(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                    train_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_provider_comes_from_config(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    train_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     (tmp_path / "ftbridge.toml").write_text('[defaults]\nprovider = "fake"\nmodel = "base"\n')
     monkeypatch.chdir(tmp_path)
     assert main(["submit", str(train_file), "--json", "-o", f"script={FAST_SCRIPT}"]) == 0

@@ -58,8 +58,7 @@ def test_unknown_provider_suggests_the_nearest(monkeypatch: pytest.MonkeyPatch) 
         ftbridge.get_provider("openia")
 
 
-def test_missing_known_provider_prints_the_install_command(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_known_provider_prints_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
     from ftbridge import _registry
 
     monkeypatch.setitem(_registry.KNOWN_PROVIDERS, "vertex", "pip install 'ftbridge-vertex'")

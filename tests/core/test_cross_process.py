@@ -19,15 +19,28 @@ from core_helpers import FAST
 
 def _run(*argv: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "FTBRIDGE_HOME": str(home)}
-    return subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=env,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, *argv], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_submitted_by_cli_in_one_process_followed_in_another(
-        train_file: Path, ftbridge_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = _run("-m", "ftbridge", "submit", str(train_file), "--provider", "fake", "--model", "base",
-               "--json", "-o", 'script=[["queued", 0.1], ["running", 0.4], ["succeeded", 0]]',
-               home=ftbridge_home)
+    train_file: Path, ftbridge_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _run(
+        "-m",
+        "ftbridge",
+        "submit",
+        str(train_file),
+        "--provider",
+        "fake",
+        "--model",
+        "base",
+        "--json",
+        "-o",
+        'script=[["queued", 0.1], ["running", 0.4], ["succeeded", 0]]',
+        home=ftbridge_home,
+    )
     assert out.returncode == 0, out.stderr
     job_id = json.loads(out.stdout)["id"]
 
@@ -45,7 +58,8 @@ def test_submitted_by_cli_in_one_process_followed_in_another(
 
 
 def test_submitted_by_api_in_one_process_cancelled_by_cli_in_another(
-        train_file: Path, ftbridge_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    train_file: Path, ftbridge_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = (
         "import ftbridge, sys\n"
         f"job = ftbridge.submit({str(train_file)!r}, provider='fake', model='base',"

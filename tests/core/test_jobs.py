@@ -40,8 +40,9 @@ def test_submit_wait_chat(fake: FakeProvider, train_file: Path) -> None:
     assert fake.count("submit") == 1
 
 
-def test_wait_honours_retry_after_and_retries_transient_errors(fake: FakeProvider,
-                                                                train_file: Path) -> None:
+def test_wait_honours_retry_after_and_retries_transient_errors(
+    fake: FakeProvider, train_file: Path
+) -> None:
     job = ftbridge.submit(train_file, provider=fake, model="base", poll=FAST)
     fake.fail("refresh", RateLimitError("slow down", retry_after=0.3), times=2)
     fake.fail("refresh", TransientProviderError("503 from upstream"), times=1)
@@ -75,12 +76,18 @@ def test_timeout_can_cancel_when_asked(train_file: Path) -> None:
     assert job.refresh().status is JobStatus.CANCELLED
 
 
-def test_failure_carries_the_providers_code_and_message(fake: FakeProvider,
-                                                         train_file: Path) -> None:
+def test_failure_carries_the_providers_code_and_message(
+    fake: FakeProvider, train_file: Path
+) -> None:
     job = ftbridge.submit(
-        train_file, provider=fake, model="base", poll=FAST,
-        options={"script": [("running", 0.05), ("failed", 0)],
-                 "error": {"code": "invalid_training_file", "message": "line 3: no assistant"}},
+        train_file,
+        provider=fake,
+        model="base",
+        poll=FAST,
+        options={
+            "script": [("running", 0.05), ("failed", 0)],
+            "error": {"code": "invalid_training_file", "message": "line 3: no assistant"},
+        },
     )
     with pytest.raises(JobFailedError) as info:
         job.wait(timeout=10, progress=False)
@@ -111,8 +118,9 @@ def test_pause_and_resume(train_file: Path) -> None:
     job.wait(timeout=10, progress=False)
 
 
-def test_events_are_incremental_deduplicated_and_persisted(fake: FakeProvider,
-                                                           train_file: Path) -> None:
+def test_events_are_incremental_deduplicated_and_persisted(
+    fake: FakeProvider, train_file: Path
+) -> None:
     job = ftbridge.submit(train_file, provider=fake, model="base", poll=FAST)
     job.wait(timeout=10, progress=False)
     events = job.events()
@@ -127,8 +135,9 @@ def test_events_are_incremental_deduplicated_and_persisted(fake: FakeProvider,
     assert len(losses) == 10 and losses == sorted(losses, reverse=True)
 
 
-def test_lost_create_response_is_reconciled_to_one_job(fake: FakeProvider,
-                                                       train_file: Path) -> None:
+def test_lost_create_response_is_reconciled_to_one_job(
+    fake: FakeProvider, train_file: Path
+) -> None:
     fake.fail("submit", TransientProviderError("connection reset"), after_effect=True)
     job = ftbridge.submit(train_file, provider=fake, model="base", poll=FAST)
     assert fake.count("submit") == 1  # the retry found the job instead of creating another
@@ -137,8 +146,9 @@ def test_lost_create_response_is_reconciled_to_one_job(fake: FakeProvider,
     assert job.wait(timeout=10, progress=False).status is JobStatus.SUCCEEDED
 
 
-def test_crash_between_create_and_record_is_reconciled(fake: FakeProvider,
-                                                       train_file: Path) -> None:
+def test_crash_between_create_and_record_is_reconciled(
+    fake: FakeProvider, train_file: Path
+) -> None:
     # The first process records its intent, the create goes through, and it dies before
     # recording the answer: the create keeps failing from its side until it gives up.
     fake.fail("submit", TransientProviderError("connection reset"), after_effect=True)
@@ -161,11 +171,13 @@ def test_a_refused_create_leaves_nothing_behind(fake: FakeProvider, train_file: 
     assert JobStore().open_intents_all() == []
 
 
-def test_unsupported_hyperparameter_names_the_equivalent(fake: FakeProvider,
-                                                         train_file: Path) -> None:
+def test_unsupported_hyperparameter_names_the_equivalent(
+    fake: FakeProvider, train_file: Path
+) -> None:
     with pytest.raises(UnsupportedHyperparameterError, match="absolute learning_rate"):
-        ftbridge.submit(train_file, provider=fake, model="base",
-                        hyperparameters={"learning_rate_multiplier": 2})
+        ftbridge.submit(
+            train_file, provider=fake, model="base", hyperparameters={"learning_rate_multiplier": 2}
+        )
     assert fake.count("submit") == 0
 
 
@@ -246,11 +258,17 @@ def test_list_jobs_filters(fake: FakeProvider, train_file: Path) -> None:
 def test_wait_all_follows_many_jobs_with_few_threads(train_file: Path) -> None:
     fake = FakeProvider(script=[("running", 0.2), ("succeeded", 0)])
     jobs = [ftbridge.submit(train_file, provider=fake, model="base", poll=FAST) for _ in range(20)]
-    failing = ftbridge.submit(train_file, provider=fake, model="base", poll=FAST,
-                              options={"script": [("running", 0.1), ("failed", 0)]})
+    failing = ftbridge.submit(
+        train_file,
+        provider=fake,
+        model="base",
+        poll=FAST,
+        options={"script": [("running", 0.1), ("failed", 0)]},
+    )
     seen: set[str] = set()
-    finals = ftbridge.wait_all([*jobs, failing], poll=FAST, max_workers=3,
-                               on_update=lambda job, snap: seen.add(job.id))
+    finals = ftbridge.wait_all(
+        [*jobs, failing], poll=FAST, max_workers=3, on_update=lambda job, snap: seen.add(job.id)
+    )
     assert [s.status for s in finals[:-1]] == [JobStatus.SUCCEEDED] * 20
     assert finals[-1].status is JobStatus.FAILED  # reported, not raised
     assert len(seen) == 21
@@ -268,7 +286,28 @@ def test_a_pausable_provider_resumes_what_it_paused(train_file: Path) -> None:
     class PauseOnly(FakeProvider):
         capabilities = FakeProvider.capabilities.model_copy(update={"resume": False})
 
-    job = ftbridge.submit(train_file, provider=PauseOnly(script=[("running", 5), ("succeeded", 0)]),
-                          model="base", poll=FAST)
+    job = ftbridge.submit(
+        train_file,
+        provider=PauseOnly(script=[("running", 5), ("succeeded", 0)]),
+        model="base",
+        poll=FAST,
+    )
     assert job.pause().status is JobStatus.PAUSED
     assert job.resume().status is JobStatus.RUNNING
+
+
+def test_minimum_example_counts_apply_to_training_files_only(
+    fake: FakeProvider, train_file: Path, tmp_path: Path
+) -> None:
+    from ftbridge.validation import ProviderProfile, register_profile, unregister_profile
+
+    register_profile(ProviderProfile(name="fake", min_examples=10))
+    try:
+        small = tmp_path / "valid.jsonl"
+        small.write_text("".join(train_file.read_text().splitlines(keepends=True)[:3]))
+        job = ftbridge.submit(train_file, provider=fake, model="base", validation=small, poll=FAST)
+        assert job.spec.validation is not None and job.spec.validation.example_count == 3
+        with pytest.raises(ftbridge.DatasetValidationError, match="at least 10"):
+            ftbridge.submit(small, provider=fake, model="base")
+    finally:
+        unregister_profile("fake")

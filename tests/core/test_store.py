@@ -78,5 +78,7 @@ def test_two_processes_writing_one_job_lose_nothing(ftbridge_home: Path) -> None
         assert p.exitcode == 0
     ids = [e.id for e in store.events("ftb-test")]
     assert len(ids) == len(set(ids)) == 450  # 150 shared + 150 + 150 own, none lost or doubled
-    assert sqlite3.connect(ftbridge_home / "jobs.db").execute(
-        "PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert (
+        sqlite3.connect(ftbridge_home / "jobs.db").execute("PRAGMA integrity_check").fetchone()[0]
+        == "ok"
+    )
