@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from core_helpers import FAST
 
 import ftbridge
 from ftbridge import JobStatus
 from ftbridge.cli import main
-
-from core_helpers import FAST
 
 
 def _run(*argv: str, home: Path) -> subprocess.CompletedProcess[str]:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from core_helpers import FAST
 
 import ftbridge
 from ftbridge import (
@@ -25,8 +26,6 @@ from ftbridge import (
 )
 from ftbridge._store import JobStore
 from ftbridge.testing import FakeProvider
-
-from core_helpers import FAST
 
 
 def test_submit_wait_chat(fake: FakeProvider, train_file: Path) -> None:
