@@ -34,10 +34,18 @@ def main() -> None:
         loaded.append(_time("import ftbridge"))
     added = (statistics.median(loaded) - statistics.median(bare)) * 1000
     out = subprocess.run(
-        [sys.executable, "-c",
-         f"import sys, ftbridge; print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"],
-        capture_output=True, text=True, check=True).stdout.strip()
-    print(f"python -c pass           {statistics.median(bare) * 1000:.1f} ms (median of {args.runs})")
+        [
+            sys.executable,
+            "-c",
+            f"import sys, ftbridge; print(' '.join(m for m in {HEAVY!r} if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    print(
+        f"python -c pass           {statistics.median(bare) * 1000:.1f} ms (median of {args.runs})"
+    )
     print(f"python -c 'import ftbridge' {statistics.median(loaded) * 1000:.1f} ms")
     print(f"added by import ftbridge {added:.1f} ms  (target < 150 ms: ratio {added / 150:.2f})")
     print(f"heavy modules imported   {out or 'none'}")

@@ -51,11 +51,13 @@ def main() -> None:
     data.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in conformance_records()))
     fake = TimedFake(script=[("running", args.duration), ("succeeded", 0)])
     dataset = ftbridge.validate(data)
-    policy = ftbridge.PollPolicy(initial=args.interval, maximum=args.interval, multiplier=1.0,
-                                 jitter=0.1)
+    policy = ftbridge.PollPolicy(
+        initial=args.interval, maximum=args.interval, multiplier=1.0, jitter=0.1
+    )
     t0 = time.perf_counter()
-    jobs = [ftbridge.submit(dataset, provider=fake, model="base", poll=policy)
-            for _ in range(args.jobs)]
+    jobs = [
+        ftbridge.submit(dataset, provider=fake, model="base", poll=policy) for _ in range(args.jobs)
+    ]
     submit_s = time.perf_counter() - t0
 
     outer = [0.0]
@@ -80,13 +82,17 @@ def main() -> None:
     ideal = args.duration // args.interval + 1  # one at submit time ... one that sees the end
     per_job = refreshes / args.jobs
     overhead_ms = (outer[0] - TimedFake.inside) / refreshes * 1000
-    print(f"jobs followed          {args.jobs} ({ok} succeeded) with {args.workers} threads "
-          f"(threads before: {threads_before})")
+    print(
+        f"jobs followed          {args.jobs} ({ok} succeeded) with {args.workers} threads "
+        f"(threads before: {threads_before})"
+    )
     print(f"submit                 {submit_s / args.jobs * 1000:.2f} ms per job")
     print(f"wall time              {wall:.2f} s for jobs of {args.duration:g} s")
     print(f"refreshes per job      {per_job:.2f}  (ideal {ideal:.2f}; ratio {per_job / ideal:.3f})")
-    print(f"core overhead/refresh  {overhead_ms:.3f} ms  "
-          f"(provider's own refresh: {TimedFake.inside / refreshes * 1000:.3f} ms)")
+    print(
+        f"core overhead/refresh  {overhead_ms:.3f} ms  "
+        f"(provider's own refresh: {TimedFake.inside / refreshes * 1000:.3f} ms)"
+    )
     sys.exit(0 if ok == args.jobs else 1)
 
 

@@ -95,7 +95,6 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from ._api import get_job, list_jobs, submit
     from ._config import load_config
-    from ._follow import wait_all
     from ._exceptions import (
         AuthenticationError,
         ConfigError,
@@ -124,6 +123,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
         UnknownProviderError,
         UnsupportedHyperparameterError,
     )
+    from ._follow import wait_all
     from ._job import Job
     from ._models import (
         Capabilities,

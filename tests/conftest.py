@@ -9,7 +9,9 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def ftbridge_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def ftbridge_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("ftbridge-home")
     monkeypatch.setenv("FTBRIDGE_HOME", str(home))
     monkeypatch.delenv("FTBRIDGE_CONFIG", raising=False)
