@@ -230,8 +230,8 @@ def _slow_message(
         if content is None:
             if not has_calls:
                 out.append((here, "chat.assistant_empty", None))
-            else:
-                ctx.feat(f"{here}.content", "assistant.tool_calls_without_content")
+            elif "assistant.tool_calls_without_content" in ctx.wanted:
+                ctx.feats.append((f"{here}.content", "assistant.tool_calls_without_content", None))
             return 0, trainable, calls
     elif role == "tool":
         tcid = m.get("tool_call_id")

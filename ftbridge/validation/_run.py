@@ -23,7 +23,7 @@ import orjson
 from ._codes import CODES, RULES_VERSION, Severity, render
 from ._profiles import ProviderProfile
 from ._report import DatasetStats, Distribution, Finding, ProviderVerdict, ValidationReport
-from ._scan import RawFinding, ScanConfig, ScanResult, scan
+from ._scan import RawFinding, ScanConfig, ScanResult, iter_lines, scan
 from ._tokens import ESTIMATE_LABEL, TokenCounter
 
 Progress = Callable[[int, int], None]
@@ -165,11 +165,15 @@ def _first_format(path: str, cfg: ScanConfig) -> tuple[str | None, int]:
     from ._formats import detect
 
     with open(path, "rb") as f:
-        for ln, raw in enumerate(f, 1):
+        for ln, (raw, _, _) in enumerate(
+            iter_lines(f, 0, os.fstat(f.fileno()).st_size, cfg.max_line), 1
+        ):
             if ln > 10_000:
                 break
+            if raw is None:
+                continue
             try:
-                rec = orjson.loads(raw[3:] if ln == 1 and raw.startswith(b"\xef\xbb\xbf") else raw)
+                rec = orjson.loads(raw[3:] if ln == 1 and raw[:3] == b"\xef\xbb\xbf" else raw)
             except orjson.JSONDecodeError:
                 continue
             if type(rec) is dict:
