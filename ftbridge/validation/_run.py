@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 from array import array
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from itertools import pairwise
 from typing import Any
 
@@ -209,12 +209,16 @@ def _run_parallel(
             return [], sha, early
         results = []
         done = 0
+        dups = Duplicates(path, cfg.max_findings)
         for rng, res in zip(ranges, pending, strict=False):
+            # finding duplicates here overlaps with the workers still scanning
+            dups.feed(res, size_hint=res.examples * len(ranges))
             results.append(res)
             done += rng[1] - rng[0]
             if progress is not None:
                 progress(done, size)
         pool.close()
+        cfg.duplicates = dups
         return results, sha, None
     finally:
         pool.terminate()
@@ -258,8 +262,16 @@ def merge(
     for res in results:
         for limit, v in res.excess.items():
             excess[limit] = excess.get(limit, 0) + v
-    dup_count, dup_checked = _duplicates(results, path, raw, counts, totals, cfg.max_findings)
-    stats = _stats(results, size, dup_count, dup_checked, counter, selected, max_length)
+    dups = cfg.duplicates
+    if dups is None:
+        dups = Duplicates(path, cfg.max_findings)
+        for res in results:
+            dups.feed(res)
+    raw += dups.findings
+    if dups.count:
+        counts["record.duplicate"] = dups.count
+        totals[(None, "warning")] = totals.get((None, "warning"), 0) + dups.count
+    stats = _stats(results, size, dups.count, dups.checked, counter, selected, max_length)
     file_level = _file_level(stats, fmt, size, selected, cfg)
     for f in [*file_level, *(extra or [])]:
         raw.append(f)
@@ -346,75 +358,87 @@ def _finding(f: RawFinding) -> Finding:
     return Finding(line=line, loc=loc, code=code, message=message, severity=sev, provider=provider)
 
 
-def _iter_keys(results: list[ScanResult]) -> Iterator[tuple[int, int, int]]:
-    offset = 0
-    for res in results:
-        for key, ln, pos in zip(res.hashes, res.hash_lines, res.offsets, strict=True):
-            yield key, ln + offset, pos
-        offset += res.lines
+class Duplicates:
+    """Finds examples byte-identical to an earlier one, fed range by range in file order.
 
-
-def _duplicates(
-    results: list[ScanResult],
-    path: str,
-    raw: list[RawFinding],
-    counts: dict[str, int],
-    totals: dict[tuple[str | None, str], int],
-    cap: int,
-) -> tuple[int, int]:
-    """Count examples byte-identical to an earlier one (keys first, then the bytes).
-
-    The keys (length and CRC-32) of the first DUPLICATE_MEMORY distinct examples go into an
+    Keys (length and CRC-32) of the first DUPLICATE_MEMORY distinct examples go into an
     open-addressing table made of two arrays: a few bytes per example instead of the ~100 a
-    dict entry costs, so memory stays flat.
+    dict entry costs, so memory stays flat. Equal keys are confirmed by reading both lines.
     """
-    total = sum(len(r.hashes) for r in results)
-    slots = 1 << max(4, (min(total, DUPLICATE_MEMORY) * 2).bit_length())
-    mask = slots - 1
-    keys = array("q", bytes(8 * slots))  # 0 = empty (a real key holds a length >= 2)
-    where = array("q", bytes(8 * slots))  # index into firsts
-    firsts = array("q")  # line, offset of the first example with each key
-    stored = dups = checked = 0
-    f = None
-    try:
-        for key, ln, pos in _iter_keys(results):
-            slot = key & mask
-            while True:
-                k = keys[slot]
-                if k == 0 or k == key:
-                    break
-                slot = (slot + 1) & mask
-            if k == 0:
-                if stored < DUPLICATE_MEMORY:
-                    keys[slot] = key
-                    where[slot] = stored
-                    firsts.append(ln)
-                    firsts.append(pos)
-                    stored += 1
-                    checked += 1
-                continue
-            checked += 1
-            idx = where[slot]
-            first_ln, first_pos = firsts[2 * idx], firsts[2 * idx + 1]
-            if f is None:
-                f = open(path, "rb")  # noqa: SIM115 - closed in finally
-            length = key >> 32
-            f.seek(first_pos)
-            a = f.read(length)
-            f.seek(pos)
-            if a != f.read(length):
-                continue  # same length and CRC, different bytes
-            dups += 1
-            totals[(None, "warning")] = totals.get((None, "warning"), 0) + 1
-            counts["record.duplicate"] = counts.get("record.duplicate", 0) + 1
-            if counts["record.duplicate"] <= cap:
-                raw.append(
-                    (ln, None, "record.duplicate", {"first": first_ln}, None, "warning", None)
-                )
-    finally:
-        if f is not None:
-            f.close()
-    return dups, checked
+
+    def __init__(self, path: str, cap: int) -> None:
+        self.path = path
+        self.cap = cap
+        self.count = 0
+        self.checked = 0
+        self.findings: list[RawFinding] = []
+        self._stored = 0
+        self._offset = 0  # lines before the next range
+        self._mask = 0
+        self._keys = array("q")
+        self._where = array("q")
+        self._firsts = array("q")  # line, offset of the first example with each key
+
+    def _grow(self, wanted: int) -> None:
+        slots = 1 << max(4, (min(wanted, DUPLICATE_MEMORY) * 2).bit_length())
+        old = [(k, w) for k, w in zip(self._keys, self._where, strict=True) if k]
+        self._mask = slots - 1
+        self._keys = array("q", bytes(8 * slots))  # 0 = empty (a real key holds a length >= 2)
+        self._where = array("q", bytes(8 * slots))
+        for key, idx in old:
+            slot = key & self._mask
+            while self._keys[slot]:
+                slot = (slot + 1) & self._mask
+            self._keys[slot] = key
+            self._where[slot] = idx
+
+    def feed(self, res: ScanResult, size_hint: int = 0) -> None:
+        """Add one range's keys (the ranges must come in file order)."""
+        need = min(self._stored + len(res.hashes), DUPLICATE_MEMORY)
+        if need * 2 > self._mask:
+            self._grow(max(need, size_hint))
+        keys, where, firsts, mask = self._keys, self._where, self._firsts, self._mask
+        offset = self._offset
+        f = None
+        try:
+            for key, local_ln, pos in zip(res.hashes, res.hash_lines, res.offsets, strict=True):
+                slot = key & mask
+                while True:
+                    k = keys[slot]
+                    if k == 0 or k == key:
+                        break
+                    slot = (slot + 1) & mask
+                if k == 0:
+                    if self._stored < DUPLICATE_MEMORY:
+                        keys[slot] = key
+                        where[slot] = self._stored
+                        firsts.append(local_ln + offset)
+                        firsts.append(pos)
+                        self._stored += 1
+                        self.checked += 1
+                    continue
+                self.checked += 1
+                idx = where[slot]
+                if f is None:
+                    f = open(self.path, "rb")  # noqa: SIM115 - closed in finally
+                length = key >> 32
+                f.seek(firsts[2 * idx + 1])
+                first = f.read(length)
+                f.seek(pos)
+                if first != f.read(length):
+                    continue  # same length and CRC, different bytes
+                self.count += 1
+                if len(self.findings) < self.cap:
+                    args = {"first": firsts[2 * idx]}
+                    self.findings.append(
+                        (local_ln + offset, None, "record.duplicate", args, None, "warning", None)
+                    )
+        finally:
+            if f is not None:
+                f.close()
+        self._offset += res.lines
+        # the keys are no longer needed: free them while later ranges are still scanning
+        res.hashes, res.hash_lines, res.offsets = array("q"), array("q"), array("q")
 
 
 def _stats(

@@ -53,6 +53,7 @@ class ScanConfig:
     max_findings: int = 1000
     max_line: int = MAX_LINE_BYTES
     counter: TokenCounter | None = None
+    duplicates: Any = None  # set by a parallel run: duplicates found as the ranges came in
 
 
 @dataclass
