@@ -1,6 +1,6 @@
 """Validate a dataset once and see, per provider, whether it would be accepted.
 
-    python examples/validate_dataset.py [FILE]
+python examples/validate_dataset.py [FILE]
 """
 
 from __future__ import annotations
@@ -17,12 +17,16 @@ def main(path: str) -> int:
     ds = check(path)  # like ftbridge.validate(), but returns invalid datasets too
     print(ds.report.format_text())
     print()
-    print(f"{ds.example_count} {ds.format} examples, ~{ds.stats.total_tokens} tokens, sha256 {ds.sha256[:12]}")
+    print(
+        f"{ds.example_count} {ds.format} examples, ~{ds.stats.total_tokens} tokens, sha256 {ds.sha256[:12]}"
+    )
     for name, verdict in sorted(ds.verdicts.items()):
         print(f"  {name:<9} {'accepted' if verdict.valid else 'refused'}")
     estimate = ds.verdicts["openai"].estimate
     if estimate:
-        print(f"OpenAI: {estimate['default_epochs']} epochs by default, ~{estimate['charged_tokens']} tokens billed")
+        print(
+            f"OpenAI: {estimate['default_epochs']} epochs by default, ~{estimate['charged_tokens']} tokens billed"
+        )
     return 0 if ds.valid else 1
 
 
