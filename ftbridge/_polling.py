@@ -78,13 +78,20 @@ def call_with_retries(
     Other errors, and the last transient one once ``policy.retry_attempts`` are spent, propagate.
     """
 
+    try:  # the common case, without building a retry loop for it
+        return fn()
+    except TransientProviderError as first:
+        if policy.retry_attempts <= 1:
+            raise
+        sleep(policy.retry_wait(1, first))
+
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
-        return policy.retry_wait(state.attempt_number, error)
+        return policy.retry_wait(state.attempt_number + 1, error)
 
     retrying = Retrying(
         retry=retry_if_exception_type(TransientProviderError),
-        stop=stop_after_attempt(policy.retry_attempts),
+        stop=stop_after_attempt(policy.retry_attempts - 1),
         wait=wait,
         sleep=sleep,
         reraise=True,

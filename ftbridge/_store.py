@@ -59,6 +59,9 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+
+
 @dataclass(frozen=True)
 class JobRecord:
     """One row of the store."""
@@ -137,13 +140,16 @@ class JobStore:
     @contextmanager
     def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
         conn = conn or self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        # Threads of one process queue on a lock: SQLite's own busy handler would make them
+        # sleep for milliseconds. Other processes still meet SQLite's lock (busy_timeout).
+        with _WRITE_LOCKS.setdefault(str(self.path), threading.Lock()):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
