@@ -16,6 +16,7 @@ from zlib import crc32
 
 import orjson
 
+from . import _fast
 from ._chat import ChatContext, check_chat_record, check_messages
 from ._codes import CODES, type_name
 from ._formats import check_instruction, check_preference, check_text, detect
@@ -196,6 +197,10 @@ def scan(
     )
     without_system = examples = 0
     fast_chat = cfg.expected == "chat"
+    # the typed fast path (see _fast); a tokenizer counts the parsed record, so it goes without
+    use_fast = counter is None and _fast.ENABLED
+    ff = _fast.FastFeatures(cfg.wanted)
+    check_fast, decode_chat, DecodeError = _fast.check_fast, _fast.decode_chat, _fast.DecodeError
     ln = 0
     for raw, complete, offset in iter_lines(f, start, end, cfg.max_line, on_chunk):
         ln += 1
@@ -207,22 +212,34 @@ def scan(
             _line_finding(r, ln, "line.bom", None)
             raw = raw[3:]
             offset += 3
-        try:
-            rec = loads(raw)
-        except decode_error as exc:
-            if not _bad_line(r, ln, raw, complete, exc):
+        res = None
+        if fast_chat and use_fast:
+            try:  # noqa: SIM105 - suppress() costs a call per line here
+                res = check_fast(decode_chat(raw), ctx, ff)
+            except DecodeError:
+                pass  # not the common shape: the detailed checks below say why
+        if res is None:
+            try:
+                rec = loads(raw)
+            except decode_error as exc:
+                if not _bad_line(r, ln, raw, complete, exc):
+                    examples += 1
+                continue
+            if type(rec) is not dict:
                 examples += 1
-            continue
+                _line_finding(r, ln, "record.not_object", {"found": type_name(rec)})
+                continue
         examples += 1
-        if type(rec) is not dict:
-            _line_finding(r, ln, "record.not_object", {"found": type_name(rec)})
-            continue
         # duplicates: length and CRC-32 now, confirmed byte by byte when two keys meet
         add_hash(crc32(raw) | (len(raw) << 32))
         add_line(ln)
         add_offset(offset)
-        msgs = rec.get("messages")
-        if fast_chat and msgs is not None and len(rec) == 1:
+        if res is not None:
+            n, chars, tchars, users, has_system = res
+            if not has_system:
+                without_system += 1
+            fmt = "chat"
+        elif fast_chat and (msgs := rec.get("messages")) is not None and len(rec) == 1:
             n, chars, tchars, users, has_system = check_messages(msgs, ctx, "messages", True)
             if not has_system:
                 without_system += 1
