@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from ._handle import model_dir_of
-from ._modeling import load_base
+from ._modeling import load_base, quiet_loading
 from ._runs import MODEL_META
 
 _ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
@@ -60,16 +60,17 @@ def export_model(
     from peft import PeftModel
 
     # Merging is cheap; doing it on CPU keeps the GPU free and works everywhere.
-    base = load_base(
-        meta["base_model"],
-        method=meta["method"],
-        dtype_name=dtype_name,
-        device="cpu",
-        trust_remote_code=trust,
-    )
-    if meta["method"] == "qlora":
-        base = base.dequantize(dtype=getattr(torch, dtype_name))
-    merged = PeftModel.from_pretrained(base, model_dir).merge_and_unload()
-    merged.save_pretrained(out, safe_serialization=True)
+    with quiet_loading():
+        base = load_base(
+            meta["base_model"],
+            method=meta["method"],
+            dtype_name=dtype_name,
+            device="cpu",
+            trust_remote_code=trust,
+        )
+        if meta["method"] == "qlora":
+            base = base.dequantize(dtype=getattr(torch, dtype_name))
+        merged = PeftModel.from_pretrained(base, model_dir).merge_and_unload()
+        merged.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     return out

@@ -26,7 +26,7 @@ from ftbridge._exceptions import InferenceError
 from ftbridge._models import ChatResult, Usage
 from ftbridge._provider import Message, ModelHandle
 
-from ._modeling import keep_4bit_layers_differentiable, load_base
+from ._modeling import keep_4bit_layers_differentiable, load_base, quiet_loading
 from ._runs import MODEL_META
 
 
@@ -38,6 +38,17 @@ def model_dir_of(path: str | Path) -> Path:
     if (path / MODEL_META).is_file():
         return path
     raise FileNotFoundError(f"no trained model in {path} (expected {MODEL_META})")
+
+
+def _meta_of(path: Path) -> tuple[Path, dict[str, Any]]:
+    """A run's model and how it was trained, or a plain Hugging Face model directory as is."""
+    try:
+        model_dir = model_dir_of(path)
+    except FileNotFoundError:
+        if not (path / "config.json").is_file():
+            raise
+        return path, {"method": "full", "compute_dtype": "bfloat16", "run_id": None}
+    return model_dir, json.loads((model_dir / MODEL_META).read_text())
 
 
 def _stops(stop: str | Sequence[str] | None) -> list[str]:
@@ -56,12 +67,12 @@ class LocalModelHandle(ModelHandle):
     """A fine-tuned local model in memory. ``close()`` (or ``with``) frees it."""
 
     def __init__(self, model_dir: str | Path) -> None:
-        self.model_dir = model_dir_of(model_dir)
-        self.meta: dict[str, Any] = json.loads((self.model_dir / MODEL_META).read_text())
+        self.model_dir, self.meta = _meta_of(Path(model_dir).expanduser())
         self.name = str(self.meta.get("run_id") or self.model_dir)
         self._model: Any = None
         self.tokenizer: Any = None
-        self._load()
+        with quiet_loading():
+            self._load()
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -282,5 +293,9 @@ class LocalModelHandle(ModelHandle):
 
 
 def load_model(path: str | Path) -> LocalModelHandle:
-    """A handle on the model of a run directory (or its ``model/`` directory)."""
+    """A handle on the model of a run directory (or its ``model/`` directory).
+
+    A plain Hugging Face model directory works too, which is how to talk to a base model
+    before fine-tuning it.
+    """
     return LocalModelHandle(path)

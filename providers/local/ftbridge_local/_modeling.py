@@ -7,12 +7,35 @@ dtype) before attaching the adapter.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import torch
 
 from ._options import LocalOptions
+
+
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """Load models without progress bars and deprecation notices the user cannot act on."""
+    from transformers.utils import logging as hf_logging
+
+    # bitsandbytes suggests a hub-downloaded CPU kernel at import; the recipe never uses it.
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*deprecated")
+            yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
 
 _DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
 

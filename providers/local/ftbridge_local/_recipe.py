@@ -29,6 +29,7 @@ from ._modeling import (
     pick_device,
     pick_dtype,
     quantization_config,
+    quiet_loading,
 )
 from ._options import LocalOptions
 from ._plan import default_save_steps, plan_batches, resolve, total_steps
@@ -125,14 +126,15 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
         f"{plan.micro_batch_size} examples x {plan.accumulation} accumulation x "
         f"{plan.processes} processes per step"
     )
-    model = load_base(
-        spec.model,
-        method=opts.method,
-        dtype_name=dtype,
-        device=device,
-        trust_remote_code=opts.trust_remote_code,
-        attn_implementation=opts.attn_implementation,
-    )
+    with quiet_loading():
+        model = load_base(
+            spec.model,
+            method=opts.method,
+            dtype_name=dtype,
+            device=device,
+            trust_remote_code=opts.trust_remote_code,
+            attn_implementation=opts.attn_implementation,
+        )
     if device == "cpu" and opts.method == "qlora":
         keep_4bit_layers_differentiable(model)
     args = SFTConfig(

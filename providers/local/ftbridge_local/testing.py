@@ -128,7 +128,10 @@ def build_tiny_model(
     model = LlamaForCausalLM(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
-    model.save_pretrained(path, safe_serialization=True)
+    from ._modeling import quiet_loading
+
+    with quiet_loading():
+        model.save_pretrained(path, safe_serialization=True)
     (path / "ftbridge_tiny.json").write_text(
         json.dumps({"seed": seed, "parameters": model.num_parameters()}) + "\n"
     )
