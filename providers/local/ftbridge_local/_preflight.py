@@ -161,6 +161,27 @@ def available_memory(device: str) -> tuple[float, str]:
     return float(psutil.virtual_memory().available), "available system memory"
 
 
+def _gpus(opts: LocalOptions) -> tuple[bool, int]:
+    """Whether CUDA is usable and how many GPUs, without importing torch on a machine with none.
+
+    Importing torch takes seconds, which would be added to every submit on a CPU machine.
+    """
+    import os
+    import sys
+
+    if opts.device == "cpu":
+        return False, 0
+    no_devices = not any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/kfd", "/dev/dxg"))
+    if sys.platform.startswith("linux") and no_devices and opts.device == "auto":
+        return False, 0
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False, 0
+    cuda = torch.cuda.is_available()
+    return cuda, torch.cuda.device_count() if cuda else 0
+
+
 def _fmt_gib(n: float) -> str:
     return f"{n / GIB:.2f} GiB"
 
@@ -197,13 +218,7 @@ def preflight(dataset: Any, spec: Any, opts: LocalOptions) -> Any:
 
     import importlib.util
 
-    try:
-        import torch
-
-        cuda = torch.cuda.is_available()
-        gpus = torch.cuda.device_count() if cuda else 0
-    except ImportError:  # pragma: no cover - torch is a dependency
-        cuda, gpus = False, 0
+    cuda, gpus = _gpus(opts)
     device = "cpu" if opts.device == "cpu" or not cuda else "cuda"
     if opts.device == "cuda" and not cuda:
         problems.append("options.device is 'cuda' but no CUDA device is available")

@@ -222,6 +222,7 @@ class LocalProvider:
                 "last_checkpoint": last[0] if last else None,
                 "attempt": state.get("attempt", 1),
                 "pid": run.process().get("pid"),
+                "peak_memory_gib": state.get("peak_memory_gib"),
             },
         )
 

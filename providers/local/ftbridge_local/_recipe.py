@@ -201,7 +201,13 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
         return Outcome(
             cancelled_at=checkpoint[0] if checkpoint else 0, steps=steps, trained_tokens=0
         )
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     trainer.train(resume_from_checkpoint=str(checkpoint[1]) if checkpoint else None)
+    if device == "cuda" and is_main:
+        peak = torch.cuda.max_memory_allocated() / 1024**3
+        events.emit(f"peak GPU memory: {peak:.2f} GiB allocated")
+        run.update_state(peak_memory_gib=round(peak, 3))
     if stopper.stopped_at is not None:
         return Outcome(stopper.stopped_at, steps, progress.trained_tokens)
 

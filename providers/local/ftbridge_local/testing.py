@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 __all__ = ["TINY_CHAT_TEMPLATE", "build_tiny_model"]
 
@@ -71,11 +72,14 @@ def build_tiny_model(
     initializer_range: float = 0.2,
     seed: int = 0,
     overwrite: bool = False,
+    config_overrides: dict[str, Any] | None = None,
 ) -> Path:
     """Build (or reuse) a tiny Llama-style chat model and its tokenizer in ``path``.
 
     The result loads with ``AutoModelForCausalLM.from_pretrained(path)`` and
     ``AutoTokenizer.from_pretrained(path)``. Deterministic for a given ``seed``.
+    ``config_overrides`` sets other ``LlamaConfig`` fields (a bigger model for benchmarks:
+    ``{"intermediate_size": 4096, "vocab_size": 32000}``).
     """
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -109,22 +113,24 @@ def build_tiny_model(
     tokenizer.save_pretrained(path)
 
     torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden_size,
-        intermediate_size=hidden_size * 3,
-        num_hidden_layers=num_layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        tie_word_embeddings=False,
+    settings: dict[str, Any] = {
+        "vocab_size": len(tokenizer),
+        "hidden_size": hidden_size,
+        "intermediate_size": hidden_size * 3,
+        "num_hidden_layers": num_layers,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 2048,
+        "tie_word_embeddings": False,
         # A random model with the usual 0.02 has near-uniform outputs that a low-rank adapter
         # cannot sharpen; a wider init lets a few steps of LoRA visibly change the replies.
-        initializer_range=initializer_range,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=None,
-    )
+        "initializer_range": initializer_range,
+        "pad_token_id": tokenizer.pad_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "bos_token_id": None,
+        **(config_overrides or {}),
+    }
+    config = LlamaConfig(**settings)
     model = LlamaForCausalLM(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
