@@ -33,11 +33,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".bench" / "local_train"
 
-WORDS = (
-    "the sky sea grass sun moon snow fire tree leaf apple banana cherry lemon orange grape "
-    "cat dog cow horse bird fish bee owl fox wolf bear lion tiger zebra red blue green yellow "
-    "white black brown big small hot cold day night water stone wood paper milk bread rain"
-).split()
+_WORD_TEXT = """
+the sky sea grass sun moon snow fire tree leaf apple banana cherry lemon orange grape cat dog
+cow horse bird fish bee owl fox wolf bear lion tiger zebra red blue green yellow white black
+brown big small hot cold day night water stone wood paper milk bread rain
+"""
+WORDS = _WORD_TEXT.split()
 
 
 def make_dataset(path: Path, n: int, seed: int = 0, long: bool = False) -> Path:
