@@ -7,6 +7,7 @@ the callbacks that report progress and stop on request.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -54,6 +55,17 @@ def _split(records: list[dict[str, Any]], fraction: float, seed: int) -> tuple[l
         [r for i, r in enumerate(records) if i not in held],
         [r for i, r in enumerate(records) if i in held],
     )
+
+
+def _checkpointing(on: bool) -> dict[str, Any]:
+    """Activation checkpointing under its current name (older transformers: gradient_...)."""
+    names = {f.name for f in dataclasses.fields(SFTConfig)}
+    key = (
+        "activation_checkpointing"
+        if "activation_checkpointing" in names
+        else "gradient_checkpointing"
+    )
+    return {key: on, f"{key}_kwargs": {"use_reentrant": False} if on else None}
 
 
 def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> Outcome:
@@ -164,10 +176,7 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
         bf16=dtype == "bfloat16",
         fp16=dtype == "float16" and opts.method != "qlora",
         use_cpu=device == "cpu",
-        activation_checkpointing=gradient_checkpointing,
-        activation_checkpointing_kwargs={"use_reentrant": False}
-        if gradient_checkpointing
-        else None,
+        **_checkpointing(gradient_checkpointing),
         ddp_backend=("nccl" if device == "cuda" else "gloo") if world > 1 else None,
         ddp_find_unused_parameters=False if world > 1 else None,
         max_length=None,  # truncated in _data, so padding-free needs no packing
