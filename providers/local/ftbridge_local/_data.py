@@ -70,11 +70,11 @@ def resolve_chat_template(tokenizer: Any, override: str | None = None) -> tuple[
             "options={'chat_template': '<jinja text or path to a .jinja file>'}"
         )
     if not has_generation_markers(template):
-        from trl.chat_template_utils import get_training_chat_template
-
         try:
+            from trl.chat_template_utils import get_training_chat_template
+
             patched = get_training_chat_template(tokenizer)
-        except (ValueError, NotImplementedError):
+        except (ImportError, ValueError, NotImplementedError):  # older TRL, unknown family
             patched = None
         if patched:
             template = patched
@@ -90,9 +90,27 @@ def stop_token_trained(tokenizer: Any, template: str) -> bool:
     """Whether the assistant's end-of-turn token falls inside the loss mask."""
     if not has_generation_markers(template):
         return True  # prefix rendering includes everything up to the next turn
-    from trl.chat_template_utils import is_chat_template_stop_token_trained
-
-    return bool(is_chat_template_stop_token_trained(tokenizer, chat_template=template))
+    probe = [
+        {"role": "user", "content": "a"},
+        {"role": "assistant", "content": "b"},
+        {"role": "user", "content": "c"},
+    ]
+    out = _render_ids(tokenizer, probe, template, return_assistant_tokens_mask=True)
+    ids, mask = list(out["input_ids"]), list(out["assistant_masks"])
+    spans = _spans(mask)
+    if not spans:
+        return False
+    # The last trained token must be a special token that ends the turn (an added token such as
+    # <|im_end|> or <|eot_id|>), not the reply's last word: otherwise the model never learns to
+    # stop. Trailing whitespace tokens inside the span are skipped.
+    special = set(tokenizer.all_special_ids) | set(tokenizer.get_added_vocab().values())
+    start, end = spans[0]
+    for token in reversed(ids[start:end]):
+        if token in special:
+            return True
+        if tokenizer.decode([token]).strip():
+            return False
+    return False
 
 
 def _template_messages(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
