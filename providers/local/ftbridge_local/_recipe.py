@@ -12,6 +12,7 @@ import json
 import os
 import random
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -220,6 +221,14 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
     if stopper.stopped_at is not None:
         return Outcome(stopper.stopped_at, steps, progress.trained_tokens)
 
+    if is_main and trainer.state.global_step < trainer.state.max_steps:
+        best = trainer.state.best_model_checkpoint
+        kept = f"; kept the best model ({Path(best).name})" if best else ""
+        events.emit(
+            f"stopped early at step {trainer.state.global_step}: eval loss did not improve for "
+            f"{opts.early_stopping_patience} evaluations{kept}",
+            step=trainer.state.global_step,
+        )
     trainer.save_model(str(run.model_dir))
     if is_main:
         # The trainer also pickles its arguments; nothing should ever load a pickle from here.
