@@ -123,3 +123,26 @@ def test_two_processes_train_with_the_same_examples_per_step(
     monkeypatch.setenv("FTBRIDGE_HOME", str(trained.home))
     single_first = ftbridge.get_job(trained.job_id).metrics().series("train_loss")[0][1]
     assert ddp_first == pytest.approx(single_first, rel=1e-3)
+
+
+def test_eval_split_and_early_stopping_keep_the_best_model(
+    tiny_model: Path, session_data: Path
+) -> None:
+    job = _submit(
+        tiny_model,
+        session_data,
+        hyperparameters={**TRAIN_HP, "epochs": 60, "learning_rate": 1e-2},
+        options={
+            **TRAIN_OPTIONS,
+            "eval_split": 0.25,
+            "eval_steps": 3,
+            "early_stopping_patience": 1,
+        },
+    )
+    job.wait(timeout=300, progress=False)
+    snap = job.snapshot
+    assert snap.status is JobStatus.SUCCEEDED
+    assert snap.step is not None and snap.total_steps is not None and snap.step < snap.total_steps
+    evals = job.metrics().series("eval_loss")
+    assert len(evals) >= 2 and all(step % 3 == 0 for step, _ in evals)
+    assert any(e.message.startswith("stopped early") for e in job.events())
