@@ -1,6 +1,6 @@
 """Local training: ftbridge's local provider against a plain TRL ``SFTTrainer`` script.
 
-    python benchmarks/local_train.py [--rounds 3] [--examples 256] [--padded]
+    python benchmarks/local_train.py [--rounds 3] [--examples 256] [--padded] [--size small]
     python benchmarks/local_train.py --gpu            # ~0.5B model, bf16 QLoRA, peak memory
 
 Both sides train the same model on the same chat data with the same hyperparameters (QLoRA
@@ -223,11 +223,17 @@ def run_cold(side: str, model: str, data: Path, cfg: dict[str, Any], home: Path)
     return result
 
 
-def build_model(gpu: bool) -> str:
+def build_model(gpu: bool, size: str) -> str:
     from ftbridge_local.testing import build_tiny_model
 
-    if not gpu:
+    if not gpu and size == "tiny":
         return str(build_tiny_model(WORK / "tiny"))
+    if not gpu:
+        # ~3M parameters: big enough that compute, not per-step overhead, sets the pace.
+        small = {"num_attention_heads": 8, "num_key_value_heads": 4, "initializer_range": 0.02}
+        return str(
+            build_tiny_model(WORK / "small", hidden_size=256, num_layers=4, config_overrides=small)
+        )
     # About 0.45B parameters, Llama-shaped, random weights: no download needed.
     big = {
         "intermediate_size": 4096,
@@ -247,6 +253,12 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=256)
     ap.add_argument("--gpu", action="store_true", help="the ~0.5B model in bf16 QLoRA on CUDA")
     ap.add_argument("--padded", action="store_true", help="also run ftbridge with padding")
+    ap.add_argument(
+        "--size",
+        choices=("tiny", "small"),
+        default="tiny",
+        help="CPU model: tiny (~0.2M parameters) or small (~3M, compute-bound)",
+    )
     ap.add_argument("--child", nargs=4, metavar=("SIDE", "MODEL", "DATA", "CFG"), help="internal")
     args = ap.parse_args()
 
@@ -266,7 +278,7 @@ def main() -> None:
         if not torch.cuda.is_available():
             raise SystemExit("--gpu needs a CUDA device")
     WORK.mkdir(parents=True, exist_ok=True)
-    model = build_model(args.gpu)
+    model = build_model(args.gpu, args.size)
     data = make_dataset(WORK / f"chats-{args.examples}.jsonl", args.examples, long=args.gpu)
     cfg = settings(args.gpu)
     sides = ["ftbridge", "trl"] + (["ftbridge-padded"] if args.padded else [])
@@ -288,7 +300,8 @@ def main() -> None:
     def med(side: str, key: str) -> float:
         return statistics.median(x[key] for x in results[side])
 
-    print(f"\nmedians over {args.rounds} rounds ({'GPU ~0.5B' if args.gpu else 'CPU tiny model'}):")
+    what = "GPU ~0.5B model" if args.gpu else f"CPU {args.size} model"
+    print(f"\nmedians over {args.rounds} rounds ({what}, {args.examples} examples):")
     for side in sides:
         print(
             f"  {side:16s} wall {med(side, 'wall_s'):6.1f}s  {med(side, 'tokens_per_s'):8.0f} tok/s"

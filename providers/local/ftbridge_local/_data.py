@@ -47,6 +47,17 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+def template_file(value: str) -> Path | None:
+    """``value`` as the path of a template file, or None when it is the template's text."""
+    if "{" in value or "\n" in value or len(value) > 1024:
+        return None
+    try:
+        path = Path(value).expanduser()
+        return path if path.is_file() else None
+    except OSError:  # a name too long for the filesystem is template text
+        return None
+
+
 def has_generation_markers(template: str | None) -> bool:
     return bool(template) and "generation" in str(template) and "endgeneration" in str(template)
 
@@ -59,9 +70,8 @@ def resolve_chat_template(tokenizer: Any, override: str | None = None) -> tuple[
     """
     warnings: list[str] = []
     if override:
-        candidate = Path(override)
-        is_file = len(override) < 4096 and "{" not in override and candidate.is_file()
-        template = candidate.read_text(encoding="utf-8") if is_file else override
+        path = template_file(override)
+        template = path.read_text(encoding="utf-8") if path else override
     else:
         template = tokenizer.chat_template
     if not template:

@@ -45,6 +45,7 @@ from ftbridge._models import (
 )
 
 from . import _launch
+from ._data import template_file
 from ._options import LocalOptions
 from ._runs import RunDir, now_iso, run_id_for, write_json_atomic
 
@@ -91,10 +92,14 @@ class LocalProvider:
 
     @classmethod
     def from_config(cls, settings: Mapping[str, Any]) -> LocalProvider:
-        if settings:
+        """``[providers.local]`` holds only ``model`` (the core's default model for it);
+        training knobs go in ``options=...``."""
+        unknown = set(settings) - {"model"}
+        if unknown:
             raise ConfigError(
-                f"the local provider takes no settings (got {sorted(settings)}); put training "
-                "knobs in options=..."
+                f"[providers.local]: unknown setting(s) {', '.join(sorted(unknown))}; the only "
+                "one is 'model'. Training knobs go in options=..., e.g. "
+                "options={'method': 'lora', 'lora_r': 8}"
             )
         return cls()
 
@@ -147,8 +152,9 @@ class LocalProvider:
         model_path = Path(spec.model).expanduser()
         if model_path.is_dir():
             updates["model"] = str(model_path.resolve())
-        if opts.chat_template and Path(opts.chat_template).is_file():
-            text = Path(opts.chat_template).read_text(encoding="utf-8")
+        template = template_file(opts.chat_template) if opts.chat_template else None
+        if template is not None:
+            text = template.read_text(encoding="utf-8")
             updates["options"] = {**spec.options, "chat_template": text}
         stored = spec.model_copy(update=updates) if updates else spec
         run.update_state(status="queued", raw_status="queued", created_at=now_iso(), attempt=1)
