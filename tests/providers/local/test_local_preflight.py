@@ -120,3 +120,11 @@ def test_learning_rate_multiplier_points_to_learning_rate(
             hyperparameters={"learning_rate_multiplier": 2.0},
         )
     _nothing_started()
+
+
+def test_settings_take_only_a_default_model() -> None:
+    from ftbridge import ConfigError
+
+    assert isinstance(LocalProvider.from_config({"model": "./models/tiny"}), LocalProvider)
+    with pytest.raises(ConfigError, match="lora_r"):
+        LocalProvider.from_config({"lora_r": 8})
