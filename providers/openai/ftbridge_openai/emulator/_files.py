@@ -6,6 +6,7 @@ import hashlib
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,9 +70,7 @@ class FilesMixin:
     files: dict[str, StoredFile]
     uploads: dict[str, PendingUpload]
     _rng: random.Random
-
-    def _new_id(self, prefix: str) -> str:
-        raise NotImplementedError
+    _new_id: Callable[[str], str]  # provided by the emulator class
 
     def _file(self, file_id: str, param: str | None = None) -> StoredFile:
         found = self.files.get(file_id)
