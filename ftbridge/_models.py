@@ -202,6 +202,17 @@ class Usage(_Frozen):
     completion_tokens: int | None = None
     total_tokens: int | None = None
 
+    @classmethod
+    def of(cls, counts: Any) -> Usage | None:
+        """From an SDK's usage object (``prompt_tokens``, ``completion_tokens``...), or None."""
+        if counts is None:
+            return None
+        return cls(
+            prompt_tokens=getattr(counts, "prompt_tokens", None),
+            completion_tokens=getattr(counts, "completion_tokens", None),
+            total_tokens=getattr(counts, "total_tokens", None),
+        )
+
 
 class ChatResult(_Frozen):
     """One reply of a fine-tuned model."""

@@ -54,13 +54,7 @@ class OpenAIModelHandle(ModelHandle):
         except openai.OpenAIError as exc:
             raise InferenceError(str(translate(exc, f"chatting with {self.name}"))) from exc
         choice = reply.choices[0]
-        usage = None
-        if reply.usage is not None:
-            usage = Usage(
-                prompt_tokens=reply.usage.prompt_tokens,
-                completion_tokens=reply.usage.completion_tokens,
-                total_tokens=reply.usage.total_tokens,
-            )
+        usage = Usage.of(reply.usage)
         return ChatResult(
             text=choice.message.content or "",
             finish_reason=choice.finish_reason,

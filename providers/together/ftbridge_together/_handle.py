@@ -78,13 +78,7 @@ class TogetherModelHandle(ModelHandle):
             raise self._error(exc) from exc
         choice = reply.choices[0] if reply.choices else None
         text = (choice.message.content if choice and choice.message else None) or ""
-        usage = None
-        if reply.usage is not None:
-            usage = Usage(
-                prompt_tokens=reply.usage.prompt_tokens,
-                completion_tokens=reply.usage.completion_tokens,
-                total_tokens=reply.usage.total_tokens,
-            )
+        usage = Usage.of(reply.usage)
         return ChatResult(
             text=text,
             finish_reason=choice.finish_reason if choice else None,

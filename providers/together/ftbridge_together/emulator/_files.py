@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,9 +43,7 @@ class FileRoutes:
     url: str
     _reject_files: list[str]
     _parts: dict[str, dict[int, bytes]]
-
-    def _new_id(self, prefix: str) -> str:
-        raise NotImplementedError
+    _new_id: Callable[[str], str]  # provided by the emulator class
 
     def _now(self) -> float:
         return time.time()
