@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._exceptions import DatasetValidationError
-from .._models import DatasetRef
 from . import _cache
 from ._codes import RULES_VERSION
 from ._profiles import profiles, profiles_fingerprint
@@ -15,6 +14,9 @@ from ._report import DatasetStats, Finding, ProviderVerdict, ValidationReport
 from ._run import build_config, merge, run_file
 from ._source import Source, open_source
 from ._tokens import TokenCounter, resolve
+
+if TYPE_CHECKING:  # the job models are not needed to validate: imported when asked for
+    from .._models import DatasetRef
 
 MAX_FINDINGS = 1000
 
@@ -67,6 +69,8 @@ class ValidatedDataset:
 
     def ref(self) -> DatasetRef:
         """What a job stores about its dataset."""
+        from .._models import DatasetRef
+
         return DatasetRef(
             path=str(self.path),
             sha256=self.sha256,

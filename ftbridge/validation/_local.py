@@ -14,7 +14,8 @@ import orjson
 
 from ._codes import CODES, render
 from ._report import Finding
-from ._scan import MAX_LINE_BYTES, iter_lines
+from ._scan import iter_lines
+from ._tally import MAX_LINE_BYTES
 from ._tokens import render_ids
 
 if TYPE_CHECKING:

@@ -23,7 +23,8 @@ from ._codes import CODES, RULES_VERSION, Severity, render
 from ._duplicates import Duplicates
 from ._profiles import ProviderProfile
 from ._report import DatasetStats, Distribution, Finding, ProviderVerdict, ValidationReport
-from ._scan import RawFinding, ScanConfig, ScanResult, iter_lines, scan
+from ._scan import iter_lines, scan
+from ._tally import RawFinding, ScanConfig, ScanResult
 from ._tokens import ESTIMATE_LABEL, TokenCounter
 
 Progress = Callable[[int, int], None]
@@ -115,9 +116,11 @@ def _workers(size: int, cfg: ScanConfig) -> int:
 
 def _sha256(path: str) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_READ * 4):
-            h.update(chunk)
+    buf = bytearray(_READ)  # one buffer, read into again and again: no allocation per chunk
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            h.update(view[:n])
     return h.hexdigest()
 
 

@@ -10,26 +10,26 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import IO, Any
-from zlib import crc32
 
 import orjson
 
-from . import _fast
+from . import _compiled, _fast
 from ._chat import ChatContext, check_chat_record, check_messages
-from ._codes import CODES, type_name
+from ._codes import type_name
 from ._formats import check_instruction, check_preference, check_text, detect
-from ._tokens import TokenCounter
+from ._tally import (
+    ScanConfig,
+    ScanResult,
+    bad_line,
+    flush_findings,
+    fold,
+    line_finding,
+    over_limit,
+)
 
 CHUNK_BYTES = 4 << 20
-#: A longer line is reported (``line.too_long``) and skipped without being held in memory.
-MAX_LINE_BYTES = 16 << 20
 _BOM = b"\xef\xbb\xbf"
-
-# (line, loc, code, args, provider, severity, message template or None for generic codes)
-RawFinding = tuple[int | None, str | None, str, Any, str | None, str, str | None]
-Rule = tuple[str, str, str, str]  # provider, code, severity, message template
 
 CHECKERS: dict[str, Callable[[dict[str, Any], ChatContext], tuple[int, int, int, int, bool]]] = {
     "chat": check_chat_record,
@@ -39,72 +39,25 @@ CHECKERS: dict[str, Callable[[dict[str, Any], ChatContext], tuple[int, int, int,
 }
 
 
-@dataclass
-class ScanConfig:
-    """What a scan needs to know, picklable for worker processes."""
-
-    expected: str | None = None
-    first_line: int = 0
-    wanted: frozenset[str] = frozenset()
-    rules: dict[str, list[Rule]] = field(default_factory=dict)
-    limits: list[int] = field(default_factory=list)  # sorted token limits to count against
-    example_limits: list[tuple[str, int, str]] = field(
-        default_factory=list
-    )  # provider, limit, text
-    max_findings: int = 1000
-    max_line: int = MAX_LINE_BYTES
-    counter: TokenCounter | None = None
-    duplicates: Any = None  # set by a parallel run: duplicates found as the ranges came in
+#: What :func:`iter_pieces` yields: a block of complete lines (``kind`` BLOCK) or one line
+#: (``kind`` 1 when a newline ended it, 0 for a last line without one, or the size of a line
+#: too long to hold, with ``None`` for the view).
+BLOCK = -1
 
 
-@dataclass
-class ScanResult:
-    lines: int = 0
-    examples: int = 0
-    checked: int = 0
-    expected: str | None = None
-    first_line: int = 0
-    findings: list[RawFinding] = field(default_factory=list)
-    kept: dict[tuple[str | None, str], int] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-    totals: dict[tuple[str | None, str], int] = field(default_factory=dict)
-    error_lines: int = 0
-    hashes: array[int] = field(default_factory=lambda: array("q"))
-    hash_lines: array[int] = field(default_factory=lambda: array("q"))
-    offsets: array[int] = field(default_factory=lambda: array("q"))
-    msgs: list[int] = field(default_factory=lambda: [0, 1 << 62, 0])  # sum, min, max
-    turns: list[int] = field(default_factory=lambda: [0, 1 << 62, 0])
-    tokens: list[int] = field(default_factory=lambda: [0, 1 << 62, 0])
-    trainable: int = 0
-    without_system: int = 0
-    over: dict[int, int] = field(default_factory=dict)
-    excess: dict[int, int] = field(default_factory=dict)
-
-    def add(self, raw: RawFinding) -> None:
-        """Count a finding; keep it in full while under the cap for its provider and severity."""
-        key = (raw[4], raw[5])
-        self.totals[key] = self.totals.get(key, 0) + 1
-        self.counts[raw[2]] = self.counts.get(raw[2], 0) + 1
-        if self.kept.get(key, 0) < self._cap:
-            self.kept[key] = self.kept.get(key, 0) + 1
-            self.findings.append(raw)
-
-    _cap: int = 1000
-
-
-def iter_lines(
+def iter_pieces(
     f: IO[bytes],
     start: int,
     end: int,
     max_line: int,
     on_chunk: Callable[[bytes, int], None] | None = None,
 ) -> Iterator[tuple[memoryview | None, int, int]]:
-    """Yield ``(line, complete, offset)`` for the lines in ``[start, end)``.
+    """Yield ``(view, kind, offset)`` covering the lines of ``[start, end)`` in order.
 
-    ``line`` is a read-only memoryview without the newline; ``complete`` is 1 when a newline
-    ended it, 0 for a last line without one; ``offset`` is where it starts in the file. A line
-    longer than ``max_line`` yields ``(None, size, offset)`` and is skipped without being held
-    in memory.
+    Most of a chunk comes as one BLOCK: a read-only view of complete lines, each ending in a
+    newline. A line that spans chunks comes alone, without its newline; a line longer than
+    ``max_line`` comes as ``(None, size, offset)`` and is skipped without being held in memory.
+    ``offset`` is where the piece starts in the file.
     """
     f.seek(start)
     pos = start
@@ -145,17 +98,10 @@ def iter_lines(
                 else:
                     yield memoryview(line), 1, line_start
             i = nl + 1
-        mv = memoryview(data)
-        find = data.find
-        while True:
-            nl = find(b"\n", i)
-            if nl < 0:
-                break
-            if nl - i > max_line:
-                yield None, nl - i, base + i
-            else:
-                yield mv[i:nl], 1, base + i
-            i = nl + 1
+        last = data.rfind(b"\n")
+        if last >= i:
+            yield memoryview(data)[i : last + 1], BLOCK, base + i
+            i = last + 1
         if i < len(data):
             line_start = base + i
             pending = len(data) - i
@@ -169,6 +115,43 @@ def iter_lines(
         yield memoryview(b"".join(pieces)), 0, line_start
 
 
+def split_block(
+    block: memoryview, offset: int, max_line: int
+) -> Iterator[tuple[memoryview | None, int, int]]:
+    """The lines of a BLOCK that starts at ``offset``, as :func:`iter_lines` yields them."""
+    data = bytes(block)  # bytes can be searched; a chunk's copy costs far less than the checks
+    mv = memoryview(data)
+    find = data.find
+    i = 0
+    while (nl := find(b"\n", i)) >= 0:
+        if nl - i > max_line:
+            yield None, nl - i, offset + i
+        else:
+            yield mv[i:nl], 1, offset + i
+        i = nl + 1
+
+
+def iter_lines(
+    f: IO[bytes],
+    start: int,
+    end: int,
+    max_line: int,
+    on_chunk: Callable[[bytes, int], None] | None = None,
+) -> Iterator[tuple[memoryview | None, int, int]]:
+    """Yield ``(line, complete, offset)`` for the lines in ``[start, end)``.
+
+    ``line`` is a read-only memoryview without the newline; ``complete`` is 1 when a newline
+    ended it, 0 for a last line without one; ``offset`` is where it starts in the file. A line
+    longer than ``max_line`` yields ``(None, size, offset)`` and is skipped without being held
+    in memory.
+    """
+    for view, kind, offset in iter_pieces(f, start, end, max_line, on_chunk):
+        if kind == BLOCK:
+            yield from split_block(view, offset, max_line)  # type: ignore[arg-type]
+        else:
+            yield view, kind, offset
+
+
 def scan(
     f: IO[bytes],
     start: int,
@@ -176,7 +159,12 @@ def scan(
     cfg: ScanConfig,
     on_chunk: Callable[[bytes, int], None] | None = None,
 ) -> ScanResult:
-    """Check every line of ``[start, end)``; ``on_chunk`` sees the raw bytes (hash, progress)."""
+    """Check every line of ``[start, end)``; ``on_chunk`` sees the raw bytes (hash, progress).
+
+    Blocks of lines go to the compiled checker when it is built (see ``_compiled``), which
+    hands back the lines it cannot vouch for; those, and every line when it is not built or a
+    tokenizer counts the tokens, go through the Python checks in ``one`` below.
+    """
     r = ScanResult()
     r._cap = cfg.max_findings
     r.expected, r.first_line = cfg.expected, cfg.first_line
@@ -187,6 +175,8 @@ def scan(
     decode_error = orjson.JSONDecodeError
     counter = cfg.counter
     lowest = cfg.limits[0] if cfg.limits else 1 << 62
+    block_checker = _compiled.for_scan(r, cfg)
+    line_hash = _compiled.line_hash_for(block_checker)
     add_hash, add_line, add_offset = r.hashes.append, r.hash_lines.append, r.offsets.append
     tok_arr, train_arr, msg_arr, turn_arr = array("q"), array("q"), array("q"), array("q")
     add_tok, add_train, add_msg, add_turn = (
@@ -201,15 +191,20 @@ def scan(
     use_fast = counter is None and _fast.ENABLED
     ff = _fast.FastFeatures(cfg.wanted)
     check_fast, decode_chat, DecodeError = _fast.check_fast, _fast.decode_chat, _fast.DecodeError
-    ln = 0
-    for raw, complete, offset in iter_lines(f, start, end, cfg.max_line, on_chunk):
-        ln += 1
+
+    def one(ln: int, raw: memoryview | None, complete: int, offset: int) -> None:
+        """The Python checks of one line."""
+        nonlocal examples, without_system, fast_chat
         if raw is None:
             examples += 1
-            _line_finding(r, ln, "line.too_long", {"size": complete, "limit": cfg.max_line})
-            continue
+            line_finding(r, ln, "line.too_long", {"size": complete, "limit": cfg.max_line})
+            return
+        if len(raw) > cfg.max_line:  # a block's line (blocks are not cut at max_line)
+            examples += 1
+            line_finding(r, ln, "line.too_long", {"size": len(raw), "limit": cfg.max_line})
+            return
         if ln == 1 and start == 0 and raw[:3] == _BOM:
-            _line_finding(r, ln, "line.bom", None)
+            line_finding(r, ln, "line.bom", None)
             raw = raw[3:]
             offset += 3
         res = None
@@ -222,16 +217,16 @@ def scan(
             try:
                 rec = loads(raw)
             except decode_error as exc:
-                if not _bad_line(r, ln, raw, complete, exc):
+                if not bad_line(r, ln, raw, complete, exc):
                     examples += 1
-                continue
+                return
             if type(rec) is not dict:
                 examples += 1
-                _line_finding(r, ln, "record.not_object", {"found": type_name(rec)})
-                continue
+                line_finding(r, ln, "record.not_object", {"found": type_name(rec)})
+                return
         examples += 1
-        # duplicates: length and CRC-32 now, confirmed byte by byte when two keys meet
-        add_hash(crc32(raw) | (len(raw) << 32))
+        # duplicates: length and hash now, confirmed byte by byte when two keys meet
+        add_hash(line_hash(raw) | (len(raw) << 32))
         add_line(ln)
         add_offset(offset)
         if res is not None:
@@ -247,28 +242,28 @@ def scan(
         else:
             fmt_found = detect(rec)
             if fmt_found is None:
-                _line_finding(r, ln, "record.unknown_format", {"keys": sorted(rec)[:8]})
-                continue
+                line_finding(r, ln, "record.unknown_format", {"keys": sorted(rec)[:8]})
+                return
             if isinstance(fmt_found, tuple):
-                _line_finding(r, ln, "record.ambiguous_format", {"keys": sorted(rec)[:8]})
-                continue
+                line_finding(r, ln, "record.ambiguous_format", {"keys": sorted(rec)[:8]})
+                return
             fmt = fmt_found
             if r.expected is None:
                 r.expected, r.first_line = fmt, ln
                 fast_chat = fmt == "chat"
             elif fmt != r.expected:
-                _line_finding(
+                line_finding(
                     r,
                     ln,
                     "record.mixed_format",
                     {"found": fmt, "expected": r.expected, "first_line": r.first_line},
                 )
-                continue
+                return
             n, chars, tchars, users, has_system = CHECKERS[fmt](rec, ctx)
             if fmt == "chat" and not has_system:
                 without_system += 1
         if out or feats:
-            _flush(r, ln, out, feats, rules)
+            flush_findings(r, ln, out, feats, rules)
         if counter is None:
             tokens = chars // 4 + 3 * n + 3
             trainable = tchars // 4
@@ -283,10 +278,39 @@ def scan(
         add_msg(n)
         add_turn(users)
         if tokens > lowest:
-            _over_limit(r, cfg, ln, tokens, counter is not None)
+            over_limit(r, cfg, ln, tokens, counter is not None)
         if len(tok_arr) >= _FOLD:
-            _fold(r, tok_arr, train_arr, msg_arr, turn_arr)
-    _fold(r, tok_arr, train_arr, msg_arr, turn_arr)
+            fold(r, tok_arr, train_arr, msg_arr, turn_arr)
+
+    ln = 0
+    for view, kind, offset in iter_pieces(f, start, end, cfg.max_line, on_chunk):
+        if kind != BLOCK:
+            ln += 1
+            one(ln, view, kind, offset)
+            continue
+        assert view is not None
+        if block_checker is not None and not fast_chat:
+            # the compiled checks are for chat records: lines go one by one until one says
+            # that the file is chat, and the rest of the block goes to them
+            for raw, size, at in split_block(view, offset, cfg.max_line):
+                ln += 1
+                one(ln, raw, size, at)
+                if fast_chat:
+                    skip = at - offset + (size if raw is None else len(raw)) + 1
+                    view, offset = view[skip:], offset + skip
+                    break
+            if not fast_chat or not view:
+                continue
+        if block_checker is not None:
+            lines, checked, missing = block_checker.check(view, offset, ln, one)
+            ln += lines
+            examples += checked
+            without_system += missing
+        else:
+            for raw, size, at in split_block(view, offset, cfg.max_line):
+                ln += 1
+                one(ln, raw, size, at)
+    fold(r, tok_arr, train_arr, msg_arr, turn_arr)
     r.lines = ln
     r.examples = examples
     r.without_system = without_system
@@ -294,82 +318,3 @@ def scan(
 
 
 _FOLD = 1 << 16
-
-
-def _fold(
-    r: ScanResult, tok: array[int], train: array[int], msgs: array[int], turns: array[int]
-) -> None:
-    if not tok:
-        return
-    r.checked += len(tok)
-    r.trainable += sum(train)
-    for acc, values in ((r.tokens, tok), (r.msgs, msgs), (r.turns, turns)):
-        acc[0] += sum(values)
-        acc[1] = min(acc[1], min(values))
-        acc[2] = max(acc[2], max(values))
-    for values in (tok, train, msgs, turns):
-        del values[:]
-
-
-def _flush(
-    r: ScanResult, ln: int, out: list[Any], feats: list[Any], rules: dict[str, list[Rule]]
-) -> None:
-    had_error = False
-    for loc, code, args in out:
-        sev = CODES[code][0]
-        had_error = had_error or sev == "error"
-        r.add((ln, loc, code, args, None, sev, None))
-    for loc, feat, args in feats:
-        for provider, pcode, psev, template in rules.get(feat, ()):
-            r.add((ln, loc, pcode, args, provider, psev, template))
-    if had_error:
-        r.error_lines += 1
-    out.clear()
-    feats.clear()
-
-
-def _line_finding(r: ScanResult, ln: int, code: str, args: Any) -> None:
-    sev = CODES[code][0]
-    r.add((ln, None, code, args, None, sev, None))
-    if sev == "error":
-        r.error_lines += 1
-
-
-def _bad_line(r: ScanResult, ln: int, raw: memoryview, complete: int, exc: Exception) -> bool:
-    """Report a line orjson refused; True when it was merely blank."""
-    data = bytes(raw)
-    if not data.strip():
-        _line_finding(r, ln, "line.blank", None)
-        return True
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as bad:
-        _line_finding(r, ln, "line.invalid_utf8", {"column": bad.start + 1})
-        return False
-    if not complete:
-        _line_finding(r, ln, "line.truncated", None)
-    else:
-        _line_finding(r, ln, "line.invalid_json", {"detail": str(exc)})
-    return False
-
-
-def _over_limit(r: ScanResult, cfg: ScanConfig, ln: int, tokens: int, exact: bool) -> None:
-    for limit in cfg.limits:
-        if tokens > limit:
-            r.over[limit] = r.over.get(limit, 0) + 1
-            r.excess[limit] = r.excess.get(limit, 0) + tokens - limit
-    shown = str(tokens) if exact else f"~{tokens}"
-    for provider, limit, models in cfg.example_limits:
-        if tokens > limit:
-            r.add(
-                (
-                    ln,
-                    None,
-                    f"{provider}.token_limit",
-                    {"tokens": shown, "limit": limit, "models": models},
-                    provider,
-                    "warning",
-                    "example has {tokens} tokens, over the {limit}-token limit of {models}; "
-                    "it will be truncated in training: shorten or split it",
-                )
-            )

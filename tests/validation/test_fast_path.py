@@ -1,8 +1,9 @@
 """The typed fast path gives exactly the report the detailed checks give.
 
-Each case validates the same file twice, with the fast path on and off (and a fresh home, so
-the cache cannot answer), and compares the whole reports: findings with their messages,
-counts, statistics, verdicts.
+Each case validates the same file three times: with the compiled checker, with the Python fast
+path alone, and with the detailed checks alone (each with a fresh home, so the cache cannot
+answer), and compares the whole reports: findings with their messages, counts, statistics,
+verdicts.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from typing import Any
 import orjson
 import pytest
 
-from ftbridge.validation import ProfileRule, ProviderProfile, _fast, check, register_profile
+from ftbridge.validation import (
+    ProfileRule,
+    ProviderProfile,
+    _compiled,
+    _fast,
+    check,
+    register_profile,
+)
 from ftbridge.validation._chat import ChatContext, check_messages
 from ftbridge.validation._profiles import unregister_profile
 
@@ -54,12 +62,19 @@ def picky(request: pytest.FixtureRequest) -> Iterator[None]:
 def both_reports(
     path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(fast, detailed) reports; the fast one is the same with and without the compiled path."""
     out = []
-    for enabled in (True, False):
-        monkeypatch.setattr(_fast, "ENABLED", enabled)
-        monkeypatch.setenv("FTBRIDGE_HOME", str(tmp_path / f"home-{enabled}"))
+    for name, fast, compiled in (
+        ("compiled", True, True),
+        ("fast", True, False),
+        ("detailed", False, False),
+    ):
+        monkeypatch.setattr(_fast, "ENABLED", fast)
+        monkeypatch.setattr(_compiled, "ENABLED", compiled)
+        monkeypatch.setenv("FTBRIDGE_HOME", str(tmp_path / f"home-{name}"))
         out.append(check(path).report.model_dump())
-    return out[0], out[1]
+    assert out[0] == out[1], "the compiled checker and the Python fast path disagree"
+    return out[1], out[2]
 
 
 def _call(cid: str, name: str = "lookup", arguments: str = '{"q": 1}') -> dict[str, Any]:
