@@ -16,31 +16,59 @@ same pass. Results are cached under ``$FTBRIDGE_HOME`` by sha256.
 
 from __future__ import annotations
 
-from ._codes import CODES, RULES_VERSION
-from ._convert import iter_records, to_chat, write_jsonl
-from ._dataset import ValidatedDataset, check, validate
-from ._local import check_with_tokenizer
-from ._profiles import ProfileRule, ProviderProfile, profiles, register_profile, unregister_profile
-from ._report import DatasetStats, Distribution, Finding, ProviderVerdict, ValidationReport
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "CODES",
-    "RULES_VERSION",
-    "DatasetStats",
-    "Distribution",
-    "Finding",
-    "ProfileRule",
-    "ProviderProfile",
-    "ProviderVerdict",
-    "ValidatedDataset",
-    "ValidationReport",
-    "check",
-    "check_with_tokenizer",
-    "iter_records",
-    "profiles",
-    "register_profile",
-    "to_chat",
-    "unregister_profile",
-    "validate",
-    "write_jsonl",
-]
+# name -> module that defines it. Imported on first use: ``check`` alone does not need the
+# report models (pydantic), which are imported while the scan runs.
+_EXPORTS: dict[str, str] = {
+    "CODES": "._codes",
+    "RULES_VERSION": "._codes",
+    "DatasetStats": "._report",
+    "Distribution": "._report",
+    "Finding": "._report",
+    "ProfileRule": "._profiles",
+    "ProviderProfile": "._profiles",
+    "ProviderVerdict": "._report",
+    "ValidatedDataset": "._dataset",
+    "ValidationReport": "._report",
+    "check": "._dataset",
+    "check_with_tokenizer": "._local",
+    "iter_records": "._convert",
+    "profiles": "._profiles",
+    "register_profile": "._profiles",
+    "to_chat": "._convert",
+    "unregister_profile": "._profiles",
+    "validate": "._dataset",
+    "write_jsonl": "._convert",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ftbridge.validation' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
+    from ._codes import CODES, RULES_VERSION
+    from ._convert import iter_records, to_chat, write_jsonl
+    from ._dataset import ValidatedDataset, check, validate
+    from ._local import check_with_tokenizer
+    from ._profiles import (
+        ProfileRule,
+        ProviderProfile,
+        profiles,
+        register_profile,
+        unregister_profile,
+    )
+    from ._report import DatasetStats, Distribution, Finding, ProviderVerdict, ValidationReport

@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
-from pydantic import ValidationError
 
 from .._paths import subdir
-from ._report import ValidationReport
+
+if TYPE_CHECKING:
+    from ._report import ValidationReport
 
 
 def _dir() -> Path:
@@ -28,6 +30,10 @@ def report_key(*parts: object) -> str:
 
 
 def load(sha256: str, key: str) -> ValidationReport | None:
+    from pydantic import ValidationError  # imported here: a scan may be running meanwhile
+
+    from ._report import ValidationReport
+
     path = _dir() / f"{sha256}-{key}.json"
     try:
         return ValidationReport.model_validate_json(path.read_bytes())

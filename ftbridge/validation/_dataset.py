@@ -10,13 +10,15 @@ from .._exceptions import DatasetValidationError
 from . import _cache
 from ._codes import RULES_VERSION
 from ._profiles import profiles, profiles_fingerprint
-from ._report import DatasetStats, Finding, ProviderVerdict, ValidationReport
-from ._run import build_config, merge, run_file
+from ._run import build_config, run_file
 from ._source import Source, open_source
 from ._tokens import TokenCounter, resolve
 
-if TYPE_CHECKING:  # the job models are not needed to validate: imported when asked for
+# The report models (pydantic) are imported once the scan is under way, so that worker
+# processes start without them; the job models only when a job asks for them.
+if TYPE_CHECKING:
     from .._models import DatasetRef
+    from ._report import DatasetStats, ProviderVerdict, ValidationReport
 
 MAX_FINDINGS = 1000
 
@@ -62,6 +64,8 @@ class ValidatedDataset:
 
     def verdict(self, provider: str) -> ProviderVerdict:
         """The verdict for ``provider``; without a profile, the generic rules decide."""
+        from ._report import ProviderVerdict
+
         found = self.report.verdicts.get(provider)
         if found is not None:
             return found
@@ -128,6 +132,8 @@ def check(
             spath, st.st_size, cfg, progress=progress, known_sha256=sha, on_sha256=on_sha
         )
         if cached is None:
+            from ._merge import merge
+
             cached = merge(
                 results,
                 path=spath,
@@ -176,6 +182,8 @@ def validate(
 
 
 def _for_provider(report: ValidationReport, provider: str | None) -> ValidationReport:
+    from ._report import Finding
+
     valid = report.generic_valid
     update: dict[str, Any] = {"provider": provider}
     if provider is not None:
