@@ -180,7 +180,7 @@ def submit(
         found = call_with_retries(lambda spec=intent.spec: prov.reconcile(spec), policy)  # type: ignore[misc]
         if found is not None:
             log.info("adopted job %s:%s from an interrupted submit", name, found.native_id)
-            return Job(store.attach(intent.key, found), prov, store, policy)
+            return Job(store.attach(intent.key, found), prov, store, poll)
     intents = store.open_intents(print_key)
     key = intents[0].key if intents else f"ftb-{uuid.uuid4().hex[:20]}"
     spec = make_spec(key)
@@ -218,7 +218,7 @@ def submit(
     except ProviderError:
         store.forget_intent(key)  # refused outright: nothing exists remotely
         raise
-    job = Job(store.attach(key, snapshot), prov, store, policy)
+    job = Job(store.attach(key, snapshot), prov, store, poll)
     job.preflight = check  # type: ignore[attr-defined]
     return job
 

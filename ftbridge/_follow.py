@@ -30,10 +30,11 @@ def wait_all(
     at most ``max_workers`` refreshes run at the same time, however many jobs there are.
     ``JobTimeoutError`` after ``timeout`` seconds leaves every job running.
     """
-    policy = poll or PollPolicy()
+    # each job paced by its own policy (the provider's pace unless ``poll`` is given)
+    policies = [poll or job._wait_policy() for job in jobs]
     deadline = None if timeout is None else time.monotonic() + timeout
     results: list[JobSnapshot | None] = [None] * len(jobs)
-    intervals = {i: policy.intervals() for i in range(len(jobs))}
+    intervals = {i: policies[i].intervals() for i in range(len(jobs))}
     last_state: dict[int, object] = {}
     due: list[tuple[float, int]] = [(time.monotonic(), i) for i in range(len(jobs))]
     heapq.heapify(due)
@@ -73,6 +74,6 @@ def wait_all(
                     continue
                 state = (snapshot.status, snapshot.step)
                 if last_state.get(i) != state:
-                    intervals[i], last_state[i] = policy.intervals(), state
-                heapq.heappush(due, (time.monotonic() + policy.spread(next(intervals[i])), i))
+                    intervals[i], last_state[i] = policies[i].intervals(), state
+                heapq.heappush(due, (time.monotonic() + policies[i].spread(next(intervals[i])), i))
     return [r for r in results if r is not None]

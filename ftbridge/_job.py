@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import IO, TypeVar
 
 from ._exceptions import (
@@ -52,6 +53,7 @@ class Job:
         self._store = store
         self.spec: JobSpec = record.spec
         self._snapshot: JobSnapshot = record.snapshot
+        self._poll_given = poll is not None
         self.poll = poll or PollPolicy()
 
     # -- identity and state ---------------------------------------------------------------------
@@ -129,7 +131,7 @@ class Job:
         unless ``cancel_on_timeout=True``. ``progress`` (default: when stderr is a terminal)
         shows one updating line with status, step and loss.
         """
-        policy = poll or self.poll
+        policy = poll or self._wait_policy()
         out = stream or sys.stderr
         show = progress if progress is not None else bool(getattr(out, "isatty", bool)())
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -165,6 +167,15 @@ class Job:
                 out.flush()
         self.raise_for_status()
         return self._snapshot
+
+    def _wait_policy(self) -> PollPolicy:
+        """The job's policy; without one from the user, paced as the provider suggests."""
+        hint = None if self._poll_given else self._provider.capabilities.poll_interval
+        if hint is None or hint == self.poll.initial:
+            return self.poll
+        return replace(
+            self.poll, initial=hint, maximum=max(hint, min(self.poll.maximum, hint * 10))
+        )
 
     def raise_for_status(self) -> None:
         """Raise ``JobFailedError`` or ``JobCancelledError`` if the job ended that way."""

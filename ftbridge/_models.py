@@ -180,6 +180,12 @@ class Capabilities(_Frozen):
     resume: bool = False
     events: bool = True
     metrics: bool = True
+    poll_interval: float | None = Field(
+        default=None,
+        gt=0,
+        description="seconds between status checks that suit this provider when the user sets "
+        "no PollPolicy (a local run's state is a file read: it can be checked often)",
+    )
 
 
 class Preflight(_Frozen):

@@ -310,3 +310,29 @@ def test_minimum_example_counts_apply_to_training_files_only(
             ftbridge.submit(small, provider=fake, model="base")
     finally:
         unregister_profile("fake")
+
+
+def test_wait_is_paced_by_the_providers_poll_interval_unless_the_user_sets_one(
+    train_file: Path,
+) -> None:
+    class Quick(FakeProvider):
+        capabilities = FakeProvider.capabilities.model_copy(update={"poll_interval": 0.05})
+
+    script = [("running", 0.6), ("succeeded", 0)]
+    quick = Quick(script=script)
+    job = ftbridge.submit(train_file, provider=quick, model="base")  # no PollPolicy given
+    job.wait(timeout=20, progress=False)
+    # checked every 0.05 s or so (not the default 2 s): the wait ended when the job did
+    assert quick.count("refresh") >= 6
+
+    paced = Quick(script=script)
+    job = ftbridge.submit(
+        train_file, provider=paced, model="base", poll=ftbridge.PollPolicy(initial=0.4)
+    )
+    job.wait(timeout=20, progress=False)
+    assert paced.count("refresh") <= 4  # the user's policy wins
+
+    many = Quick(script=script)
+    jobs = [ftbridge.submit(train_file, provider=many, model="base") for _ in range(2)]
+    ftbridge.wait_all(jobs)
+    assert many.count("refresh") >= 12
