@@ -9,7 +9,8 @@ its peak RSS is its own; ftbridge's worker processes are measured too):
 - ftbridge: full validation, every generic rule and every provider profile, with a fresh
   ``FTBRIDGE_HOME`` so the cache cannot answer;
 - together: ``together.lib.utils.files.check_file`` (UTF-8 and JSON-object structure only);
-- json: ``json.loads`` of each line, nothing else.
+- json: ``json.loads`` of each line, nothing else;
+- python (with ``--python``): ftbridge with its compiled checker off, as without a compiler.
 
 Prints median seconds, the ratios to ``check_file`` (target: ftbridge <= 0.33x) and peak
 RSS (target: ftbridge <= 80 MiB). With ``--bad-every K`` it also checks that every bad line
@@ -39,8 +40,10 @@ from ftbridge.validation import check
 ds = check(sys.argv[1])
 elapsed = time.perf_counter() - t
 r = ds.report
+from ftbridge.validation import _compiled
 out = {"seconds": elapsed, "examples": r.stats.examples, "error_lines": r.stats.error_lines,
-       "errors": r.error_count, "tokens_exact": r.stats.tokens_exact}
+       "errors": r.error_count, "tokens_exact": r.stats.tokens_exact,
+       "compiled": _compiled.AVAILABLE}
 """,
     "together": """
 import sys, time
@@ -62,6 +65,13 @@ with open(sys.argv[1], "rb") as f:
         n += 1
 out = {"seconds": time.perf_counter() - t, "lines": n}
 """,
+}
+# the same full validation with the compiled checker off: what a machine without a compiler gets
+RUNNERS_PYTHON = {
+    "python": RUNNERS["ftbridge"].replace(
+        "from ftbridge.validation import check\n",
+        "from ftbridge.validation import check, _compiled as _c\n_c.ENABLED = False\n",
+    )
 }
 _TAIL = """
 import resource, json as _j
@@ -87,7 +97,7 @@ def make_file(size_mb: float, bad_every: int) -> Path:
 
 
 def run(name: str, path: Path) -> dict[str, float]:
-    code = RUNNERS[name] + _TAIL
+    code = {**RUNNERS, **RUNNERS_PYTHON}[name] + _TAIL
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
         [sys.executable, "-c", code, str(path)],
@@ -117,28 +127,42 @@ def main() -> int:
     ap.add_argument(
         "--bad-every", type=int, default=0, help="also time a file with every K-th line broken"
     )
+    ap.add_argument(
+        "--python",
+        action="store_true",
+        help="also time ftbridge with its compiled checker off (the Python checks only)",
+    )
     a = ap.parse_args()
 
     path = make_file(a.size_mb, 0)
     print(
         f"file: {path} ({path.stat().st_size / 2**20:.0f} MiB), {os.cpu_count()} CPUs, {a.rounds} rounds"
     )
-    results: dict[str, list[dict[str, float]]] = {name: [] for name in RUNNERS}
+    names = [*RUNNERS, *(RUNNERS_PYTHON if a.python else ())]
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in names}
     for _ in range(a.rounds):
-        for name in RUNNERS:
+        for name in names:
             results[name].append(run(name, path))
     med = {name: statistics.median(r["seconds"] for r in rs) for name, rs in results.items()}
     for name, rs in results.items():
         rss = max(r["rss_mib"] for r in rs)
         child = max(r.get("child_rss_mib", 0) for r in rs)
-        extra = f", workers {child:.0f} MiB" if name == "ftbridge" and child else ""
+        extra = f", workers {child:.0f} MiB" if name in ("ftbridge", "python") and child else ""
         print(f"{name:>9}: {med[name]:6.2f} s median, peak RSS {rss:.0f} MiB{extra}")
     ft = results["ftbridge"][0]
-    print(f"ftbridge tokens exact: {bool(ft['tokens_exact'])}; examples {ft['examples']:.0f}")
+    print(
+        f"ftbridge tokens exact: {bool(ft['tokens_exact'])}; examples {ft['examples']:.0f}; "
+        f"compiled checker: {'built' if ft['compiled'] else 'not built (Python checks only)'}"
+    )
     print(
         f"ratio ftbridge / check_file: {med['ftbridge'] / med['together']:.2f}x (target <= 0.33x)"
     )
     print(f"ratio ftbridge / json.loads loop: {med['ftbridge'] / med['json']:.2f}x")
+    if a.python:
+        print(
+            f"ratio ftbridge without the compiled checker / check_file: "
+            f"{med['python'] / med['together']:.2f}x"
+        )
     peak = max(max(r["rss_mib"], r.get("child_rss_mib", 0)) for r in results["ftbridge"])
     print(f"ftbridge peak RSS (largest process): {peak:.0f} MiB (target <= 80 MiB)")
 
