@@ -8,6 +8,7 @@ dtype) before attaching the adapter.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import warnings
@@ -77,6 +78,23 @@ def quantization_config(method: str, dtype_name: str) -> Any:
     )
 
 
+def training_attention(opts: LocalOptions, device: str, dtype_name: str) -> str | None:
+    """The attention a run trains with: the user's choice, else one that suits padding-free.
+
+    Padding-free rows hold several examples; flash-attention's varlen kernel (CUDA, fp16/bf16,
+    ``flash_attn`` installed) attends within each one, and elsewhere ``ftbridge_varlen`` does the
+    same with one causal SDPA call per example. Padded batches keep transformers' default.
+    """
+    if opts.attn_implementation or not opts.padding_free:
+        return opts.attn_implementation
+    has_flash = importlib.util.find_spec("flash_attn") is not None
+    if device == "cuda" and dtype_name != "float32" and has_flash:
+        return "flash_attention_2"
+    from ._varlen import VARLEN_ATTENTION
+
+    return VARLEN_ATTENTION
+
+
 def device_map_for(device: str) -> dict[str, int] | None:
     """One process, one device: each DDP rank puts the whole model on its own GPU."""
     if device != "cuda":
@@ -105,6 +123,10 @@ def load_base(
     if quant is not None:
         kwargs["quantization_config"] = quant
     if attn_implementation:
+        from ._varlen import VARLEN_ATTENTION, register
+
+        if attn_implementation == VARLEN_ATTENTION:
+            register()
         kwargs["attn_implementation"] = attn_implementation
     return AutoModelForCausalLM.from_pretrained(model_id, **kwargs)
 

@@ -32,10 +32,12 @@ from ._modeling import (
     pick_dtype,
     quantization_config,
     quiet_loading,
+    training_attention,
 )
 from ._options import LocalOptions
 from ._plan import default_save_steps, plan_batches, resolve, total_steps
 from ._runs import MODEL_META, EventWriter, RunDir
+from ._varlen import VARLEN_ATTENTION, PackedBatches
 
 
 @dataclass
@@ -134,10 +136,13 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
     gradient_checkpointing = (
         device == "cuda" if opts.gradient_checkpointing is None else opts.gradient_checkpointing
     )
+    attention = training_attention(opts, device, dtype)
     note(
         f"loading {spec.model} for {opts.method} on {device} ({dtype}); "
         f"{plan.micro_batch_size} examples x {plan.accumulation} accumulation x "
         f"{plan.processes} processes per step"
+        + (", padding-free" if opts.padding_free else ", padded")
+        + f" batches, {attention or 'default'} attention"
     )
     with quiet_loading():
         model = load_base(
@@ -146,10 +151,15 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
             dtype_name=dtype,
             device=device,
             trust_remote_code=opts.trust_remote_code,
-            attn_implementation=opts.attn_implementation,
+            attn_implementation=attention,
         )
     if device == "cpu" and opts.method == "qlora":
         keep_4bit_layers_differentiable(model)
+    collator = None
+    if attention == VARLEN_ATTENTION and opts.padding_free:
+        # TRL's padding-free batches, with row lengths rounded on CPU (see PackedBatches); TRL
+        # accepts a collator of ours only with its own padding_free off.
+        collator = PackedBatches(tokenizer.pad_token_id, round_up=device == "cpu")
     args = SFTConfig(
         output_dir=str(run.checkpoints),
         num_train_epochs=hp.epochs,
@@ -181,7 +191,7 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
         ddp_backend=("nccl" if device == "cuda" else "gloo") if world > 1 else None,
         ddp_find_unused_parameters=False if world > 1 else None,
         max_length=None,  # truncated in _data, so padding-free needs no packing
-        padding_free=opts.padding_free,
+        padding_free=opts.padding_free and collator is None,
         packing=False,
         report_to="none",
         disable_tqdm=True,
@@ -201,6 +211,7 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
         train_dataset=Dataset.from_list(train_data.examples),
         eval_dataset=Dataset.from_list(eval_data.examples) if has_eval and eval_data else None,
         processing_class=tokenizer,
+        data_collator=collator,
         peft_config=None if opts.method == "full" else lora_config(opts),
         callbacks=callbacks,
     )
