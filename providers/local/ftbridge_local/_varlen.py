@@ -218,11 +218,12 @@ def register() -> str:
 
 
 def bucket(length: int) -> int:
-    """``length`` rounded up to one of about eight sizes per doubling (multiples of 64 at least).
+    """``length`` rounded up to a multiple of 64, or of 1/8 of it for long rows.
 
-    On CPU, oneDNN builds a matmul kernel for each new matrix shape (about a millisecond each,
-    for every bf16 adapter matmul of a step), and a packed row has a new length nearly every
-    step; a few sizes are built once and reused. Rounding adds at most 12.5% pad tokens.
+    On CPU, oneDNN builds a kernel for each new shape of a bf16 matmul (TRL keeps QLoRA adapters
+    in bf16), about a millisecond each, for every adapter matmul of a step; a packed row has a
+    new length nearly every step. A few sizes are built once and reused. Rounding adds at most
+    63 pad tokens, or 12.5% of a long row.
     """
     step = max(64, 1 << max(0, length.bit_length() - 4))
     return -(-length // step) * step
