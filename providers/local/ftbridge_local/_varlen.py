@@ -122,6 +122,12 @@ def varlen_attention_forward(
     """transformers' attention-function signature: ``[B, H, L, D]`` in, ``[B, L, H, D]`` out."""
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
+    unsupported = [k for k in ("softcap", "s_aux", "position_bias") if kwargs.get(k) is not None]
+    if unsupported:
+        raise ValueError(
+            f"the {VARLEN_ATTENTION} attention has no {', '.join(unsupported)}; pass "
+            "options={'attn_implementation': 'eager'} (or 'flash_attention_2' on CUDA)"
+        )
     causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
     batch, _, length, _ = query.shape
     if attention_mask is not None or not causal or length == 1 or key.shape[2] != length:

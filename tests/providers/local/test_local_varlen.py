@@ -126,6 +126,12 @@ def test_sliding_window_layers_look_back_only_the_window() -> None:
     assert (got - want).abs().max().item() < 1e-5
 
 
+def test_what_the_varlen_attention_cannot_do_is_refused_with_the_fix() -> None:
+    q = torch.randn(1, 2, 5, 8)
+    with pytest.raises(ValueError, match="attn_implementation"):
+        varlen_attention_forward(torch.nn.Module(), q, q, q, None, softcap=30.0)
+
+
 def test_padding_free_picks_a_varlen_attention() -> None:
     assert training_attention(LocalOptions(), "cpu", "float32") == VARLEN_ATTENTION
     assert training_attention(LocalOptions(padding_free=False), "cpu", "float32") is None
