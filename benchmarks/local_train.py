@@ -82,8 +82,6 @@ def child_ftbridge(model: str, data: str, cfg: dict[str, Any], padded: bool) -> 
         data,
         provider="local",
         model=model,
-        # Local state is a file read: poll it often so the wait ends when the job does.
-        poll=ftbridge.PollPolicy(initial=0.25, maximum=1.0),
         hyperparameters={
             "epochs": cfg["epochs"],
             "batch_size": cfg["batch_size"],

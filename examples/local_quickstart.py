@@ -68,7 +68,6 @@ def main() -> int:
         validation=valid,
         hyperparameters={"epochs": 10, "batch_size": 8, "learning_rate": 5e-3, "warmup_ratio": 0},
         options={"method": "qlora", "lora_r": 16, "lora_dropout": 0.0, "max_length": 128},
-        poll=ftbridge.PollPolicy(initial=0.5, maximum=2.0),  # local state is cheap to read
     )
     print(f"submitted {job.id}; following it (Ctrl-C stops following, not training)")
     job.wait(progress=True)

@@ -84,6 +84,8 @@ class LocalProvider:
         resume=True,
         events=True,
         metrics=True,
+        # a run's state is a file read: cheap to check often, so a wait ends when the run does
+        poll_interval=0.25,
     )
     options_model: ClassVar[type[LocalOptions]] = LocalOptions
 
