@@ -3,13 +3,45 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ftbridge.validation import ProfileRule, ProviderProfile, register_profile
+from ftbridge.validation._profiles import unregister_profile
+
 GOLDEN = Path(__file__).parent / "golden"
+
+# A profile that notes every feature the fast paths (Python and compiled) can note themselves.
+EVERY_FEATURE = ProviderProfile(
+    name="picky",
+    rules={
+        feature: ProfileRule(f"picky.{feature}", "warning", f"noted {feature}")
+        for feature in (
+            "message_key.weight",
+            "message_key.tool_calls",
+            "role.tool",
+            "assistant.parallel_tool_calls",
+            "assistant.tool_calls_without_content",
+            "turns.consecutive",
+            "turns.first_not_user",
+            "turns.system_not_first",
+        )
+    },
+)
+
+
+@pytest.fixture(params=["registered profiles", "every feature wanted"])
+def picky(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test twice: with the registered profiles, and with EVERY_FEATURE added."""
+    if request.param == "every feature wanted":
+        register_profile(EVERY_FEATURE)
+        yield
+        unregister_profile("picky")
+    else:
+        yield
 
 
 def write_lines(path: Path, records: Iterable[Any]) -> Path:

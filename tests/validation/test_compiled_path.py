@@ -17,26 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ftbridge.validation import ProfileRule, ProviderProfile, _compiled, _scan, check
-from ftbridge.validation._profiles import register_profile, unregister_profile
-
-# A profile that notes every feature the compiled checker can note.
-_EVERY_FEATURE = ProviderProfile(
-    name="picky",
-    rules={
-        feature: ProfileRule(f"picky.{feature}", "warning", f"noted {feature}")
-        for feature in (
-            "message_key.weight",
-            "message_key.tool_calls",
-            "role.tool",
-            "assistant.parallel_tool_calls",
-            "assistant.tool_calls_without_content",
-            "turns.consecutive",
-            "turns.first_not_user",
-            "turns.system_not_first",
-        )
-    },
-)
+from ftbridge.validation import _compiled, _scan, check
 
 U = b'{"role": "user", "content": "Where is my order?"}'
 A = b'{"role": "assistant", "content": "It ships tomorrow."}'
@@ -176,16 +157,6 @@ TRICKY: list[bytes] = [
     b"{oops\n",
     rec(S, U, A),  # a duplicate of the first line
 ]
-
-
-@pytest.fixture(params=["registered profiles", "every feature wanted"])
-def picky(request: pytest.FixtureRequest) -> Any:
-    if request.param == "every feature wanted":
-        register_profile(_EVERY_FEATURE)
-        yield
-        unregister_profile("picky")
-    else:
-        yield
 
 
 def reports(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:

@@ -18,45 +18,13 @@ import orjson
 import pytest
 
 from ftbridge.validation import (
-    ProfileRule,
-    ProviderProfile,
     _compiled,
     _fast,
     check,
-    register_profile,
 )
 from ftbridge.validation._chat import ChatContext, check_messages
-from ftbridge.validation._profiles import unregister_profile
 
 from .conftest import GOLDEN, chat, write_lines
-
-# A profile that cares about every feature the fast path can note itself.
-_EVERY_FEATURE = ProviderProfile(
-    name="picky",
-    rules={
-        feature: ProfileRule(f"picky.{feature}", "warning", f"noted {feature}")
-        for feature in (
-            "message_key.weight",
-            "message_key.tool_calls",
-            "role.tool",
-            "assistant.parallel_tool_calls",
-            "assistant.tool_calls_without_content",
-            "turns.consecutive",
-            "turns.first_not_user",
-            "turns.system_not_first",
-        )
-    },
-)
-
-
-@pytest.fixture(params=["registered profiles", "every feature wanted"])
-def picky(request: pytest.FixtureRequest) -> Iterator[None]:
-    if request.param == "every feature wanted":
-        register_profile(_EVERY_FEATURE)
-        yield
-        unregister_profile("picky")
-    else:
-        yield
 
 
 def both_reports(
