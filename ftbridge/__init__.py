@@ -31,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     "DatasetValidationError": "._exceptions",
     "Event": "._models",
     "FtbridgeError": "._exceptions",
+    "Generation": "._provider",
     "Finding": ".validation",
     "Hyperparameters": "._models",
     "InferenceError": "._exceptions",
@@ -136,6 +137,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
         Usage,
     )
     from ._polling import PollPolicy
-    from ._provider import ModelHandle, Provider
+    from ._provider import Generation, ModelHandle, Provider
     from ._registry import get_provider, list_providers
     from .validation import Finding, ValidatedDataset, ValidationReport, validate

@@ -20,6 +20,7 @@ Errors: map SDK exceptions by *type* onto ``ftbridge._exceptions`` and chain the
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel
@@ -32,6 +33,38 @@ if TYPE_CHECKING:
 Message = Mapping[str, Any]
 
 
+@dataclass(frozen=True)
+class Generation:
+    """The generation settings every handle takes, normalised once (``stop``: a tuple of the
+    non-empty stop sequences)."""
+
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
+    ) -> Generation:
+        stops = [stop] if isinstance(stop, str) else list(stop or ())
+        return cls(max_tokens, temperature, top_p, tuple(s for s in stops if s), seed)
+
+    def given(self) -> dict[str, Any]:
+        """The settings the user set, as chat-completion parameters (``stop`` as a list)."""
+        out = {k: v for k, v in vars(self).items() if v is not None and k != "stop"}
+        if self.stop:
+            out["stop"] = list(self.stop)
+        return out
+
+
 class ModelHandle:
     """A fine-tuned model to talk to; the same signature for every provider.
 
@@ -39,6 +72,9 @@ class ModelHandle:
 
         with job.model() as model:
             print(model.chat([{"role": "user", "content": "hi"}], max_tokens=50).text)
+
+    A provider's handle implements ``_chat`` (and ``_stream`` to stream token by token); the
+    public methods turn their keyword arguments into one :class:`Generation` first.
     """
 
     name: str = ""
@@ -53,7 +89,11 @@ class ModelHandle:
         stop: str | Sequence[str] | None = None,
         seed: int | None = None,
     ) -> ChatResult:
-        raise NotImplementedError  # pragma: no cover - subclasses implement it
+        """One reply to ``messages``."""
+        params = Generation.of(
+            max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed
+        )
+        return self._chat(messages, params)
 
     def stream(
         self,
@@ -65,15 +105,18 @@ class ModelHandle:
         stop: str | Sequence[str] | None = None,
         seed: int | None = None,
     ) -> Iterator[str]:
-        """Yield the reply as text deltas. The default yields ``chat()``'s text at once."""
-        yield self.chat(
-            messages,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            top_p=top_p,
-            stop=stop,
-            seed=seed,
-        ).text
+        """Yield the reply as text deltas."""
+        params = Generation.of(
+            max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed
+        )
+        return self._stream(messages, params)
+
+    def _chat(self, messages: Sequence[Message], params: Generation) -> ChatResult:
+        raise NotImplementedError  # pragma: no cover - subclasses implement it
+
+    def _stream(self, messages: Sequence[Message], params: Generation) -> Iterator[str]:
+        """The default yields ``_chat``'s text at once."""
+        yield self._chat(messages, params).text
 
     def close(self) -> None:
         """Free what the handle holds. Safe to call twice."""

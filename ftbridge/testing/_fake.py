@@ -42,7 +42,7 @@ from .._models import (
     Usage,
 )
 from .._paths import subdir
-from .._provider import Message, ModelHandle
+from .._provider import Generation, Message, ModelHandle
 
 if TYPE_CHECKING:
     from ..validation import ValidatedDataset
@@ -388,29 +388,20 @@ class FakeModelHandle(ModelHandle):
         self.name = name
         self.closed = False
 
-    def _reply(self, messages: Sequence[Message], max_tokens: int | None, stop: Any) -> str:
+    def _reply(self, messages: Sequence[Message], params: Generation) -> str:
         if self.closed:
             raise InferenceError("this model handle is closed")
         user = next((m for m in reversed(messages) if m.get("role") == "user"), None)
         if user is None:
             raise InferenceError("messages need at least one user message")
         words = f"{self.name} heard: {user.get('content')}".split()
-        text = " ".join(words[:max_tokens] if max_tokens else words)
-        for s in [stop] if isinstance(stop, str) else list(stop or []):
+        text = " ".join(words[: params.max_tokens] if params.max_tokens else words)
+        for s in params.stop:
             text = text.split(s)[0]
         return text
 
-    def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        seed: int | None = None,
-    ) -> ChatResult:
-        text = self._reply(messages, max_tokens, stop)
+    def _chat(self, messages: Sequence[Message], params: Generation) -> ChatResult:
+        text = self._reply(messages, params)
         n = len(text.split())
         return ChatResult(
             text=text,
@@ -421,17 +412,8 @@ class FakeModelHandle(ModelHandle):
             ),
         )
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        seed: int | None = None,
-    ) -> Iterator[str]:
-        words = self._reply(messages, max_tokens, stop).split(" ")
+    def _stream(self, messages: Sequence[Message], params: Generation) -> Iterator[str]:
+        words = self._reply(messages, params).split(" ")
         for i, word in enumerate(words):
             yield word if i == 0 else " " + word
 

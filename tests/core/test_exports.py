@@ -19,6 +19,7 @@ EXPECTED = [
     "Event",
     "Finding",
     "FtbridgeError",
+    "Generation",
     "Hyperparameters",
     "InferenceError",
     "Job",

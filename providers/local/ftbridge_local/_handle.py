@@ -24,7 +24,7 @@ from typing import Any
 
 from ftbridge._exceptions import InferenceError
 from ftbridge._models import ChatResult, Usage
-from ftbridge._provider import Message, ModelHandle
+from ftbridge._provider import Generation, Message, ModelHandle
 
 from ._modeling import keep_4bit_layers_differentiable, load_base, quiet_loading
 from ._runs import MODEL_META
@@ -49,12 +49,6 @@ def _meta_of(path: Path) -> tuple[Path, dict[str, Any]]:
             raise
         return path, {"method": "full", "compute_dtype": "bfloat16", "run_id": None}
     return model_dir, json.loads((model_dir / MODEL_META).read_text())
-
-
-def _stops(stop: str | Sequence[str] | None) -> list[str]:
-    if stop is None:
-        return []
-    return [stop] if isinstance(stop, str) else [s for s in stop if s]
 
 
 def _cut(text: str, stops: list[str]) -> tuple[str, bool]:
@@ -130,29 +124,22 @@ class LocalModelHandle(ModelHandle):
         batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         return batch.to(self.model.device)
 
-    def _generate_kwargs(
-        self,
-        max_tokens: int | None,
-        temperature: float | None,
-        top_p: float | None,
-        stops: list[str],
-        seed: int | None,
-    ) -> dict[str, Any]:
+    def _generate_kwargs(self, params: Generation) -> dict[str, Any]:
         import torch
 
         kwargs: dict[str, Any] = {
-            "max_new_tokens": max_tokens or 256,
+            "max_new_tokens": params.max_tokens or 256,
             "pad_token_id": self.tokenizer.pad_token_id,
             "eos_token_id": self.tokenizer.eos_token_id,
         }
-        if temperature is not None and temperature > 0:
-            kwargs.update(do_sample=True, temperature=temperature, top_p=top_p or 1.0)
+        if params.temperature is not None and params.temperature > 0:
+            kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p or 1.0)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        if stops:
-            kwargs.update(stop_strings=stops, tokenizer=self.tokenizer)
-        if seed is not None:
-            torch.manual_seed(seed)
+        if params.stop:
+            kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
+        if params.seed is not None:
+            torch.manual_seed(params.seed)
         return kwargs
 
     def chat_batch(
@@ -166,14 +153,22 @@ class LocalModelHandle(ModelHandle):
         seed: int | None = None,
     ) -> list[ChatResult]:
         """One reply per conversation, generated together in one padded batch."""
+        params = Generation.of(
+            max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed
+        )
+        return self._chat_batch(conversations, params)
+
+    def _chat_batch(
+        self, conversations: Sequence[Sequence[Message]], params: Generation
+    ) -> list[ChatResult]:
         import torch
 
         if not conversations:
             return []
-        stops = _stops(stop)
+        stops = list(params.stop)
         try:
             batch = self._encode(conversations)
-            kwargs = self._generate_kwargs(max_tokens, temperature, top_p, stops, seed)
+            kwargs = self._generate_kwargs(params)
             with torch.inference_mode():
                 out = self.model.generate(**batch, **kwargs)
         except InferenceError:
@@ -204,42 +199,17 @@ class LocalModelHandle(ModelHandle):
             )
         return results
 
-    def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        seed: int | None = None,
-    ) -> ChatResult:
-        return self.chat_batch(
-            [messages],
-            max_tokens=max_tokens,
-            temperature=temperature,
-            top_p=top_p,
-            stop=stop,
-            seed=seed,
-        )[0]
+    def _chat(self, messages: Sequence[Message], params: Generation) -> ChatResult:
+        return self._chat_batch([messages], params)[0]
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        seed: int | None = None,
-    ) -> Iterator[str]:
-        """Yield the reply in pieces as it is generated (the stop sequence is never yielded)."""
+    def _stream(self, messages: Sequence[Message], params: Generation) -> Iterator[str]:
+        """The reply in pieces as it is generated (the stop sequence is never yielded)."""
         from transformers import TextIteratorStreamer
 
-        stops = _stops(stop)
+        stops = list(params.stop)
         batch = self._encode([messages])
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        kwargs = self._generate_kwargs(max_tokens, temperature, top_p, stops, seed)
+        kwargs = self._generate_kwargs(params)
         errors: list[BaseException] = []
 
         def run() -> None:

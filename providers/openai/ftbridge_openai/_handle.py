@@ -9,7 +9,7 @@ import openai
 
 from ftbridge._exceptions import InferenceError
 from ftbridge._models import ChatResult, Usage
-from ftbridge._provider import Message, ModelHandle
+from ftbridge._provider import Generation, Message, ModelHandle
 
 from ._errors import translate
 
@@ -26,30 +26,16 @@ class OpenAIModelHandle(ModelHandle):
         self.name = model
 
     @staticmethod
-    def _params(**given: Any) -> dict[str, Any]:
-        params = {k: v for k, v in given.items() if v is not None}
-        if "stop" in params and not isinstance(params["stop"], str):
-            params["stop"] = list(params["stop"])
-        if "max_tokens" in params:
-            params["max_completion_tokens"] = params.pop("max_tokens")
-        return params
+    def _params(params: Generation) -> dict[str, Any]:
+        given = params.given()
+        if "max_tokens" in given:
+            given["max_completion_tokens"] = given.pop("max_tokens")
+        return given
 
-    def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        seed: int | None = None,
-    ) -> ChatResult:
-        params = self._params(
-            max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed
-        )
+    def _chat(self, messages: Sequence[Message], params: Generation) -> ChatResult:
         try:
             reply = self._client.chat.completions.create(
-                model=self.name, messages=_messages(messages), **params
+                model=self.name, messages=_messages(messages), **self._params(params)
             )
         except openai.OpenAIError as exc:
             raise InferenceError(str(translate(exc, f"chatting with {self.name}"))) from exc
@@ -62,22 +48,10 @@ class OpenAIModelHandle(ModelHandle):
             raw=reply.model_dump(mode="json"),
         )
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        seed: int | None = None,
-    ) -> Iterator[str]:
-        params = self._params(
-            max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed
-        )
+    def _stream(self, messages: Sequence[Message], params: Generation) -> Iterator[str]:
         try:
             chunks: Any = self._client.chat.completions.create(
-                model=self.name, messages=_messages(messages), stream=True, **params
+                model=self.name, messages=_messages(messages), stream=True, **self._params(params)
             )
             with chunks:
                 for chunk in chunks:

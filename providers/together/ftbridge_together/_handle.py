@@ -19,7 +19,7 @@ from together.types.chat.chat_completion_chunk import ChatCompletionChunk
 
 from ftbridge._exceptions import InferenceError
 from ftbridge._models import ChatResult, Usage
-from ftbridge._provider import Message, ModelHandle
+from ftbridge._provider import Generation, Message, ModelHandle
 
 from ._errors import server_message, translate
 
@@ -46,33 +46,10 @@ class TogetherModelHandle(ModelHandle):
         """The same fine-tune, served by the dedicated endpoint named ``endpoint``."""
         return TogetherModelHandle(self._client, self.output_name, endpoint=endpoint)
 
-    def _params(self, **params: Any) -> dict[str, Any]:
-        stop = params.pop("stop", None)
-        if isinstance(stop, str):
-            stop = [stop]
-        elif stop is not None:
-            stop = list(stop)
-        result = {k: v for k, v in params.items() if v is not None}
-        if stop:
-            result["stop"] = stop
-        return result
-
-    def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        seed: int | None = None,
-    ) -> ChatResult:
-        params = self._params(
-            max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed
-        )
+    def _chat(self, messages: Sequence[Message], params: Generation) -> ChatResult:
         try:
             reply = self._client.chat.completions.create(
-                model=self.name, messages=_messages(messages), **params
+                model=self.name, messages=_messages(messages), **params.given()
             )
         except together.TogetherError as exc:
             raise self._error(exc) from exc
@@ -86,22 +63,10 @@ class TogetherModelHandle(ModelHandle):
             raw=reply.to_dict(mode="json"),
         )
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        seed: int | None = None,
-    ) -> Iterator[str]:
-        params = self._params(
-            max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed
-        )
+    def _stream(self, messages: Sequence[Message], params: Generation) -> Iterator[str]:
         try:
             chunks: together.Stream[ChatCompletionChunk] = self._client.chat.completions.create(
-                model=self.name, messages=_messages(messages), stream=True, **params
+                model=self.name, messages=_messages(messages), stream=True, **params.given()
             )
             with chunks:
                 for chunk in chunks:
