@@ -6,11 +6,13 @@ SDK's own retries turned off, so the two never multiply.
 
 from __future__ import annotations
 
+import contextlib
+import email.utils
 import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
@@ -97,3 +99,25 @@ def call_with_retries(
         reraise=True,
     )
     return retrying(fn)
+
+
+def retry_after(headers: Any) -> float | None:
+    """Seconds to wait from a response's ``retry-after-ms`` or ``Retry-After`` header.
+
+    ``Retry-After`` may hold seconds or an HTTP date; None when neither header says anything
+    usable. Providers put the result on ``RateLimitError.retry_after``.
+    """
+    if headers is None:
+        return None
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        with contextlib.suppress(ValueError):
+            return max(0.0, float(raw_ms) / 1000)
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    with contextlib.suppress(ValueError):
+        return max(0.0, float(raw))
+    with contextlib.suppress(TypeError, ValueError):
+        return max(0.0, email.utils.parsedate_to_datetime(raw).timestamp() - time.time())
+    return None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import email.utils
 import itertools
+import time
 
 import pytest
 
 from ftbridge import PollPolicy, RateLimitError, RequestRejectedError, TransientProviderError
-from ftbridge._polling import call_with_retries
+from ftbridge._polling import call_with_retries, retry_after
 
 
 def test_intervals_grow_to_the_cap() -> None:
@@ -54,3 +56,12 @@ def test_bad_policies_are_refused() -> None:
         PollPolicy(initial=0)
     with pytest.raises(ValueError):
         PollPolicy(jitter=1.5)
+
+
+def test_retry_after_reads_seconds_milliseconds_and_http_dates() -> None:
+    assert retry_after({"retry-after": "3"}) == 3.0
+    assert retry_after({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
+    later = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 <= (retry_after({"retry-after": later}) or 0) <= 31
+    assert retry_after({"retry-after": "soon, maybe"}) is None  # unusable: no wait advice
+    assert retry_after({}) is None and retry_after(None) is None

@@ -17,8 +17,6 @@ other ``APIStatusError``          ``RequestRejectedError`` with the server's mes
 from __future__ import annotations
 
 import contextlib
-import email.utils
-import time
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
@@ -33,26 +31,9 @@ from ftbridge._exceptions import (
     RequestRejectedError,
     TransientProviderError,
 )
+from ftbridge._polling import retry_after
 
 PROVIDER = "openai"
-
-
-def retry_after(headers: Any) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
-    if headers is None:
-        return None
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        with contextlib.suppress(ValueError):
-            return max(0.0, float(raw_ms) / 1000)
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    with contextlib.suppress(ValueError):
-        return max(0.0, float(raw))
-    with contextlib.suppress(TypeError, ValueError):
-        return max(0.0, email.utils.parsedate_to_datetime(raw).timestamp() - time.time())
-    return None
 
 
 def server_message(exc: openai.APIStatusError) -> str:

@@ -22,8 +22,6 @@ attribute of the exception, never by its message text.
 from __future__ import annotations
 
 import contextlib
-import email.utils
-import time
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
@@ -38,6 +36,7 @@ from ftbridge._exceptions import (
     RequestRejectedError,
     TransientProviderError,
 )
+from ftbridge._polling import retry_after
 
 PROVIDER = "together"
 
@@ -55,27 +54,6 @@ def server_message(exc: together.APIError) -> tuple[str, str | None]:
     if isinstance(body, str) and body.strip():
         return body.strip(), None
     return exc.message, None
-
-
-def retry_after(headers: Any) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` / ``Retry-After`` (seconds or an HTTP date)."""
-    if headers is None:
-        return None
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        with contextlib.suppress(ValueError):
-            return max(0.0, float(raw_ms) / 1000)
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    parsed = email.utils.parsedate_to_datetime(raw) if raw else None
-    if parsed is None:
-        return None
-    return max(0.0, parsed.timestamp() - time.time())
 
 
 def translate(exc: BaseException, action: str) -> ProviderError:
