@@ -28,6 +28,7 @@ from ._polling import PollPolicy, call_with_retries
 from ._provider import Provider
 from ._registry import get_provider
 from ._store import JobStore
+from ._tuning import move_renamed_options
 
 if TYPE_CHECKING:
     from .validation import ValidatedDataset
@@ -89,6 +90,11 @@ def _check_capabilities(provider: Provider, hp: Hyperparameters, method: str, fm
                 + (f": {hint}" if hint else "")
                 + f" (it takes: {', '.join(sorted(caps.hyperparameters)) or 'none'})"
             )
+    if hp.tuning is not None and hp.tuning not in caps.tunings:
+        raise UnsupportedHyperparameterError(
+            f"{provider.name} does not train tuning {hp.tuning!r} "
+            f"(it trains: {', '.join(sorted(caps.tunings)) or 'none'})"
+        )
     if fmt not in caps.formats:
         raise ConfigError(
             f"{provider.name} does not train on {fmt!r} datasets "
@@ -155,8 +161,9 @@ def submit(
     hp = _hyperparameters(hyperparameters)
     fmt = train.format or "chat"
     method: Method = "dpo" if fmt == "preference" else "sft"
-    _check_capabilities(prov, hp, method, fmt)
     opts = _options(prov, options)
+    hp, opts = move_renamed_options(name, prov.capabilities.renamed_options, hp, opts)
+    _check_capabilities(prov, hp, method, fmt)
     policy = poll or PollPolicy()
     store = JobStore()
 

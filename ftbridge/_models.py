@@ -10,7 +10,7 @@ import enum
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Frozen(BaseModel):
@@ -48,6 +48,11 @@ class JobStatus(str, enum.Enum):
 _TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 
+Tuning = Literal["full", "lora", "qlora", "dora"]
+#: The unified names that shape a LoRA adapter (meaningless for tuning "full").
+LORA_SHAPE = ("lora_rank", "lora_alpha", "lora_dropout")
+
+
 class Hyperparameters(_Frozen):
     """Unified hyperparameter names; ``None`` means "the provider's default".
 
@@ -60,6 +65,24 @@ class Hyperparameters(_Frozen):
     learning_rate_multiplier: float | None = Field(default=None, gt=0)
     warmup_ratio: float | None = Field(default=None, ge=0, le=1)
     seed: int | None = Field(default=None, ge=0)
+    tuning: Tuning | None = Field(
+        default=None,
+        description="what is trained: full (every weight), lora (low-rank adapters), qlora "
+        "(LoRA on a 4-bit quantised base), dora (weight-decomposed LoRA)",
+    )
+    lora_rank: int | None = Field(default=None, ge=1, description="LoRA rank (r)")
+    lora_alpha: float | None = Field(default=None, gt=0, description="LoRA scale numerator")
+    lora_dropout: float | None = Field(default=None, ge=0, lt=1, description="LoRA dropout")
+
+    @model_validator(mode="after")
+    def _lora_shape_needs_adapters(self) -> Hyperparameters:
+        given = [name for name in LORA_SHAPE if getattr(self, name) is not None]
+        if self.tuning == "full" and given:
+            raise ValueError(
+                f"{', '.join(given)} shape LoRA adapters (tuning lora, qlora or dora), and "
+                "tuning 'full' trains no adapter: drop them or choose an adapter tuning"
+            )
+        return self
 
     def given(self) -> dict[str, Any]:
         """The hyperparameters the user actually set."""
@@ -173,6 +196,15 @@ class Capabilities(_Frozen):
     hyperparameter_hints: dict[str, str] = Field(
         default_factory=dict,
         description="for a unified name the provider cannot honour: what to use instead",
+    )
+    tunings: frozenset[str] = Field(
+        default=frozenset(),
+        description="the kinds of tuning the provider trains (values of Hyperparameters.tuning)",
+    )
+    renamed_options: dict[str, str] = Field(
+        default_factory=dict,
+        description="old provider option -> the unified hyperparameter that replaced it; the "
+        "old spelling still works, with a deprecation warning",
     )
     validation_file: bool = False
     cancel: bool = True

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import Any, get_args
 
 import orjson
 
 from .._api import submit
 from .._exceptions import ConfigError
-from ._common import add_json_flag, job_json, job_summary
-from ._output import is_terminal, print_json
+from .._models import Tuning
+from .._progress import is_terminal
+from ._common import add_json_flag, job_json, job_summary, seconds
+from ._output import print_json
 
 _HYPERPARAMETERS = (
     ("--epochs", "epochs", int),
@@ -20,6 +22,10 @@ _HYPERPARAMETERS = (
     ("--learning-rate-multiplier", "learning_rate_multiplier", float),
     ("--warmup-ratio", "warmup_ratio", float),
     ("--seed", "seed", int),
+    ("--tuning", "tuning", str),
+    ("--lora-rank", "lora_rank", int),
+    ("--lora-alpha", "lora_alpha", float),
+    ("--lora-dropout", "lora_dropout", float),
 )
 
 
@@ -35,7 +41,8 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--model", help="base model (default: from ftbridge.toml)")
     for flag, dest, kind in _HYPERPARAMETERS:
-        p.add_argument(flag, dest=dest, type=kind, metavar=dest.upper())
+        choices = {"choices": get_args(Tuning)} if dest == "tuning" else {}
+        p.add_argument(flag, dest=dest, type=kind, metavar=dest.upper(), **choices)
     p.add_argument("--suffix", help="a name fragment for the fine-tuned model")
     p.add_argument("--validation", metavar="FILE", help="validation data")
     p.add_argument(
@@ -47,7 +54,7 @@ def register(sub: Any) -> None:
         help="a provider option; VALUE is read as JSON when it parses (repeatable)",
     )
     p.add_argument("--wait", action="store_true", help="wait for the job to finish")
-    p.add_argument("--timeout", type=float, help="with --wait: give up waiting after SECONDS")
+    p.add_argument("--timeout", type=seconds, help="with --wait: give up waiting after SECONDS")
     add_json_flag(p)
     p.set_defaults(handler=run)
 
@@ -81,6 +88,13 @@ def run(args: argparse.Namespace) -> int:
         options=parse_options(args.option),
     )
     preflight = getattr(job, "preflight", None)
+
+    def as_json() -> dict[str, Any]:
+        out = job_json(job)
+        out["estimates"] = dict(preflight.estimates) if preflight is not None else {}
+        out["warnings"] = list(preflight.warnings) if preflight is not None else []
+        return out
+
     if not args.json:
         if preflight is not None:
             for key, value in preflight.estimates.items():
@@ -91,9 +105,9 @@ def run(args: argparse.Namespace) -> int:
             job.wait(timeout=args.timeout, progress=not args.json and is_terminal())
         finally:
             if args.json:
-                print_json(job_json(job))
+                print_json(as_json())
             else:
                 print(job_summary(job))
     elif args.json:
-        print_json(job_json(job))
+        print_json(as_json())
     return 0
