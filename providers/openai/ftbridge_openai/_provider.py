@@ -62,13 +62,21 @@ class OpenAIProvider:
     capabilities: ClassVar[Capabilities] = Capabilities(
         methods=frozenset({"sft", "dpo"}),
         formats=frozenset({"chat", "preference"}),
-        hyperparameters=frozenset({"epochs", "batch_size", "learning_rate_multiplier", "seed"}),
+        hyperparameters=frozenset(
+            {"epochs", "batch_size", "learning_rate_multiplier", "seed", "tuning"}
+        ),
         hyperparameter_hints={
             "learning_rate": "OpenAI takes learning_rate_multiplier (a factor applied to its own "
             "base learning rate), not an absolute learning_rate; pass "
             "learning_rate_multiplier=... instead",
             "warmup_ratio": "OpenAI has no warmup setting; drop warmup_ratio",
+            **{
+                name: f"OpenAI trains the full weights (tuning 'full'), with no LoRA adapter to "
+                f"shape; drop {name}"
+                for name in ("lora_rank", "lora_alpha", "lora_dropout")
+            },
         },
+        tunings=frozenset({"full"}),
         validation_file=True,
         cancel=True,
         pause=True,
