@@ -62,6 +62,7 @@ _EXPORTS: dict[str, str] = {
     "ProviderNotInstalledError": "._exceptions",
     "RateLimitError": "._exceptions",
     "RequestRejectedError": "._exceptions",
+    "StoreError": "._exceptions",
     "TransientProviderError": "._exceptions",
     "UnknownProviderError": "._exceptions",
     "UnsupportedHyperparameterError": "._exceptions",
@@ -74,6 +75,13 @@ _EXPORTS: dict[str, str] = {
     "list_providers": "._registry",
     "load_config": "._config",
     "submit": "._api",
+    "inventory": ".migrate._inventory",
+    "retrain": ".migrate._retrain",
+    "InventoryItem": ".migrate._models",
+    "ProviderClosing": ".migrate._models",
+    "RemoteModel": ".migrate._models",
+    "ProviderClosedError": "._exceptions",
+    "ModelShutDownError": "._exceptions",
     "validate": ".validation",
     "wait_all": "._follow",
 }
@@ -106,15 +114,18 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
         JobNotSucceededError,
         JobTimeoutError,
         MissingCredentialsError,
+        ModelShutDownError,
         NotSupportedError,
         OptionsError,
         PermissionDeniedError,
         PreflightError,
+        ProviderClosedError,
         ProviderError,
         ProviderNotFoundError,
         ProviderNotInstalledError,
         RateLimitError,
         RequestRejectedError,
+        StoreError,
         TransientProviderError,
         UnknownProviderError,
         UnsupportedHyperparameterError,
@@ -139,4 +150,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from ._polling import PollPolicy
     from ._provider import Generation, ModelHandle, Provider
     from ._registry import get_provider, list_providers
+    from .migrate._inventory import inventory
+    from .migrate._models import InventoryItem, ProviderClosing, RemoteModel
+    from .migrate._retrain import retrain
     from .validation import Finding, ValidatedDataset, ValidationReport, validate

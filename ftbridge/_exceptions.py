@@ -27,7 +27,9 @@ Every error is an ``FtbridgeError``; catch that to catch them all::
     │   ├── JobCancelledError
     │   ├── JobTimeoutError             the job goes on; only the wait ended
     │   └── JobNotSucceededError        asked for a model of a job that did not succeed
-    └── InferenceError                  chatting with a model handle failed
+    ├── InferenceError                  chatting with a model handle failed
+    └── StoreError                      the job store cannot be opened, read or written
+                                        (.path: the file; the message says what to do)
 
 Provider packages map their SDK's exceptions onto this tree by exception *type*, and chain the
 original (``raise TransientProviderError(...) from exc``). Messages never contain secrets.
@@ -202,3 +204,14 @@ class JobNotSucceededError(JobError):
 
 class InferenceError(FtbridgeError):
     """Chatting with a fine-tuned model failed."""
+
+
+# -- state --------------------------------------------------------------------------------------
+
+
+class StoreError(FtbridgeError):
+    """The job store (``$FTBRIDGE_HOME/jobs.db``) is damaged, read-only or unreachable."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path

@@ -5,10 +5,12 @@ Exit codes (also in the README):
 ====  ==============================================================
 0     success (``validate``: the dataset is valid)
 1     the dataset is invalid, or the job failed / was cancelled / did not succeed
-2     usage error, bad configuration, unreadable input, unknown job
+2     usage error, bad configuration, unreadable input, unknown job, damaged job store,
+      output that cannot be written
 3     the provider refused or failed the request
 4     ``wait`` timed out (the job goes on)
 130   interrupted
+141   standard output was closed (``| head``): stops quietly, as other unix tools do
 ====  ==============================================================
 """
 
@@ -22,6 +24,7 @@ from collections.abc import Sequence
 from .._exceptions import (
     ConfigError,
     DatasetError,
+    DatasetValidationError,
     FtbridgeError,
     JobCancelledError,
     JobFailedError,
@@ -29,10 +32,13 @@ from .._exceptions import (
     JobNotSucceededError,
     JobTimeoutError,
     ProviderError,
+    StoreError,
 )
+from .._secrets import scrubbed_output
+from ._output import OutputError, discard_stdout, guarded_stdout
 
 # Each module defines ``register(subparsers)``, which adds its parser and sets ``handler``.
-_COMMAND_MODULES = ("_validate", "_submit", "_follow", "_manage", "_chat", "_info")
+_COMMAND_MODULES = ("_validate", "_submit", "_follow", "_manage", "_chat", "_info", "_migrate")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +61,9 @@ def exit_code_for(exc: FtbridgeError) -> int:
         return 4
     if isinstance(exc, (JobFailedError, JobCancelledError, JobNotSucceededError)):
         return 1
-    if isinstance(exc, (ConfigError, DatasetError, JobNotFoundError)):
+    if isinstance(exc, DatasetValidationError):  # invalid data, as `validate` exits
+        return 1
+    if isinstance(exc, (ConfigError, DatasetError, JobNotFoundError, StoreError)):
         return 2
     if isinstance(exc, ProviderError):
         return 3
@@ -64,19 +72,32 @@ def exit_code_for(exc: FtbridgeError) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
+    with scrubbed_output():  # no configured secret reaches the terminal, whatever prints it
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
     try:
-        return int(args.handler(args))
+        with guarded_stdout():
+            return int(args.handler(args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except FtbridgeError as exc:
         print(f"ftbridge: error: {exc}", file=sys.stderr)
         return exit_code_for(exc)
+    except OutputError as exc:
+        discard_stdout()
+        if isinstance(exc.error, BrokenPipeError):  # `| head` stopped reading: quiet, as cat
+            return 141
+        reason = exc.error.strerror or str(exc.error)
+        print(f"ftbridge: error: cannot write output: {reason}", file=sys.stderr)
+        return 2
 
 
 def run() -> None:

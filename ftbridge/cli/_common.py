@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 from .._job import Job
@@ -10,6 +11,19 @@ from .._job import Job
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds, zero or more (``--timeout``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds, zero or more, got {text!r}"
+        )
+    return value
 
 
 def job_json(job: Job) -> dict[str, Any]:
@@ -28,6 +42,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "created_at": snap.created_at.isoformat() if snap.created_at else None,
         "finished_at": snap.finished_at.isoformat() if snap.finished_at else None,
         "details": snap.details,
+        "retrained_from": job.retrained_from,
     }
 
 
@@ -40,6 +55,8 @@ def job_summary(job: Job) -> str:
     ]
     if snap.model:
         lines.append(f"result    {snap.model}")
+    if job.retrained_from:
+        lines.append(f"from      {job.retrained_from} (retrained)")
     if snap.error:
         code = f"{snap.error.code}: " if snap.error.code else ""
         lines.append(f"error     {code}{snap.error.message}")

@@ -8,8 +8,9 @@ from typing import Any
 
 from .._api import get_job
 from .._models import Event
-from ._common import add_json_flag, job_json, job_summary
-from ._output import is_terminal, print_json
+from .._progress import is_terminal
+from ._common import add_json_flag, job_json, job_summary, seconds
+from ._output import print_json, print_jsonl
 
 
 def register(sub: Any) -> None:
@@ -21,7 +22,9 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("wait", help="wait for a job to finish")
     p.add_argument("job")
-    p.add_argument("--timeout", type=float, help="give up waiting after SECONDS (the job goes on)")
+    p.add_argument(
+        "--timeout", type=seconds, help="give up waiting after SECONDS (the job goes on)"
+    )
     p.add_argument(
         "--cancel-on-timeout", action="store_true", help="cancel the job if the timeout is reached"
     )
@@ -32,7 +35,7 @@ def register(sub: Any) -> None:
     p.add_argument("job")
     p.add_argument("--follow", "-f", action="store_true", help="keep printing until the job ends")
     p.add_argument(
-        "--interval", type=float, default=2.0, help="with --follow: seconds between polls"
+        "--interval", type=seconds, default=2.0, help="with --follow: seconds between polls"
     )
     add_json_flag(p)
     p.set_defaults(handler=events)
@@ -68,19 +71,24 @@ def _line(event: Event) -> str:
 
 
 def events(args: argparse.Namespace) -> int:
+    """Events as lines of text, or with ``--json`` as JSON Lines (one compact object each)."""
     job = get_job(args.job)
     seen: set[str] = set()
-    while True:
-        new = [e for e in job.events() if e.id not in seen]
-        seen.update(e.id for e in new)
-        for event in new:
+
+    def show(events: list[Event]) -> None:
+        for event in events:
+            if event.id in seen:
+                continue
+            seen.add(event.id)
             if args.json:
-                print_json(event.model_dump(mode="json"))
+                print_jsonl(event.model_dump(mode="json"))
             else:
                 print(_line(event), flush=True)
+
+    while True:
+        show(job.events())
         if not args.follow or job.refresh().status.is_terminal:
             if args.follow:  # the last events may arrive with the final status
-                for event in (e for e in job.events() if e.id not in seen):
-                    print_json(event.model_dump(mode="json")) if args.json else print(_line(event))
+                show(job.events())
             return 0
         time.sleep(args.interval)

@@ -1,18 +1,20 @@
 """``ftbridge validate FILE [--provider P] [--json]``: every problem, with line numbers.
 
 Exit 0 when the dataset is valid (for ``--provider`` too, if given), 1 when it is not, 2 when
-the file cannot be read or the arguments are wrong.
+the file cannot be read or the arguments are wrong (an unknown ``--provider`` included).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from ._output import is_terminal, print_json
+from .._progress import Progress, is_terminal
+from ._output import print_json
+
+#: Files smaller than this are checked too fast for a progress bar to help.
+PROGRESS_FROM_BYTES = 32 << 20
 
 
 def register(sub: Any) -> None:
@@ -33,12 +35,11 @@ def register(sub: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from ..validation import check
 
-    progress = _Progress() if is_terminal(sys.stderr) and not args.json else None
+    bar = _ByteProgress(enabled=not args.json and is_terminal())
     try:
-        ds = check(args.file, provider=args.provider, progress=progress)
+        ds = check(args.file, provider=args.provider, progress=bar)
     finally:
-        if progress is not None:
-            progress.done()
+        bar.close()
     report = ds.report
     if args.json:
         print_json(report.to_json(args.provider))
@@ -47,25 +48,20 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if ds.valid else 1
 
 
-class _Progress:
-    """A one-line byte counter on stderr, only for big files and only on a terminal."""
+class _ByteProgress:
+    """``check``'s ``progress(done, total)`` callback: a bar in bytes, for big files only."""
 
-    def __init__(self) -> None:
-        self.start = time.monotonic()
-        self.shown = False
-        self.last = 0.0
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Progress | None = None
 
     def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if total < (32 << 20) or now - self.last < 0.2:
+        if not self.enabled or total < PROGRESS_FROM_BYTES:
             return
-        self.last = now
-        self.shown = True
-        pct = 100 * done // max(total, 1)
-        sys.stderr.write(f"\rvalidating: {pct:3d}% of {total >> 20} MiB")
-        sys.stderr.flush()
+        if self.bar is None:
+            self.bar = Progress(total=total, desc="validating", unit="B", enabled=True)
+        self.bar.set(done, total)
 
-    def done(self) -> None:
-        if self.shown:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -8,6 +8,13 @@ import sys
 import ftbridge
 
 EXPECTED = [
+    "retrain",
+    "inventory",
+    "ModelShutDownError",
+    "ProviderClosedError",
+    "RemoteModel",
+    "ProviderClosing",
+    "InventoryItem",
     "AuthenticationError",
     "Capabilities",
     "ChatResult",
@@ -49,6 +56,7 @@ EXPECTED = [
     "ProviderNotInstalledError",
     "RateLimitError",
     "RequestRejectedError",
+    "StoreError",
     "TransientProviderError",
     "UnknownProviderError",
     "UnsupportedHyperparameterError",
