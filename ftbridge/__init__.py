@@ -75,13 +75,6 @@ _EXPORTS: dict[str, str] = {
     "list_providers": "._registry",
     "load_config": "._config",
     "submit": "._api",
-    "inventory": ".migrate._inventory",
-    "retrain": ".migrate._retrain",
-    "InventoryItem": ".migrate._models",
-    "ProviderClosing": ".migrate._models",
-    "RemoteModel": ".migrate._models",
-    "ProviderClosedError": "._exceptions",
-    "ModelShutDownError": "._exceptions",
     "validate": ".validation",
     "wait_all": "._follow",
 }
@@ -114,12 +107,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
         JobNotSucceededError,
         JobTimeoutError,
         MissingCredentialsError,
-        ModelShutDownError,
         NotSupportedError,
         OptionsError,
         PermissionDeniedError,
         PreflightError,
-        ProviderClosedError,
         ProviderError,
         ProviderNotFoundError,
         ProviderNotInstalledError,
@@ -150,7 +141,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from ._polling import PollPolicy
     from ._provider import Generation, ModelHandle, Provider
     from ._registry import get_provider, list_providers
-    from .migrate._inventory import inventory
-    from .migrate._models import InventoryItem, ProviderClosing, RemoteModel
-    from .migrate._retrain import retrain
     from .validation import Finding, ValidatedDataset, ValidationReport, validate

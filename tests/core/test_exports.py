@@ -8,13 +8,6 @@ import sys
 import ftbridge
 
 EXPECTED = [
-    "retrain",
-    "inventory",
-    "ModelShutDownError",
-    "ProviderClosedError",
-    "RemoteModel",
-    "ProviderClosing",
-    "InventoryItem",
     "AuthenticationError",
     "Capabilities",
     "ChatResult",
