@@ -1,7 +1,12 @@
 """Together-specific options: ``ftbridge.submit(..., options={...})``.
 
     job = ftbridge.submit(ds, provider="together", model="meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
-                          options={"training": "lora", "lora_r": 16, "n_checkpoints": 2})
+                          hyperparameters={"tuning": "lora", "lora_rank": 16},
+                          options={"n_checkpoints": 2})
+
+LoRA or full training and the LoRA shape are unified hyperparameters (``tuning``, ``lora_rank``,
+``lora_alpha``, ``lora_dropout``); their old option spellings (``training``, ``lora_r``...) still
+work, with a deprecation warning (see ``RENAMED_OPTIONS``).
 
 Every field is checked here, before anything is sent; an unknown name is an error (a typo is
 never silently ignored). Limits that depend on the base model (LoRA rank, batch size, sequence
@@ -12,7 +17,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+#: Old option spellings -> the unified hyperparameter that replaced them.
+RENAMED_OPTIONS = {
+    "training": "tuning",
+    "lora_r": "lora_rank",
+    "lora_alpha": "lora_alpha",
+    "lora_dropout": "lora_dropout",
+}
 
 
 class TogetherOptions(BaseModel):
@@ -20,12 +33,16 @@ class TogetherOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    training: Literal["lora", "full"] = Field(
-        default="lora", description="LoRA adapters (Together's default) or full fine-tuning"
+    training: Literal["lora", "full"] | None = Field(
+        default=None, description="deprecated: hyperparameters tuning ('lora' or 'full')"
     )
-    lora_r: int | None = Field(default=None, ge=1, description="LoRA rank (default: the model's)")
-    lora_alpha: float | None = Field(default=None, gt=0, description="default: twice the rank")
-    lora_dropout: float | None = Field(default=None, ge=0, lt=1)
+    lora_r: int | None = Field(default=None, ge=1, description="deprecated: lora_rank")
+    lora_alpha: float | None = Field(
+        default=None, gt=0, description="deprecated: hyperparameters lora_alpha"
+    )
+    lora_dropout: float | None = Field(
+        default=None, ge=0, lt=1, description="deprecated: hyperparameters lora_dropout"
+    )
     lora_trainable_modules: str | None = Field(
         default=None, description='comma-separated modules, or "all-linear" (the default)'
     )
@@ -57,18 +74,3 @@ class TogetherOptions(BaseModel):
         description="a dedicated endpoint serving the result; chat goes there instead of "
         "the output model name",
     )
-
-    @model_validator(mode="after")
-    def _coherent(self) -> TogetherOptions:
-        if self.training == "full":
-            lora = [
-                name
-                for name in ("lora_r", "lora_alpha", "lora_dropout", "lora_trainable_modules")
-                if getattr(self, name) is not None
-            ]
-            if lora:
-                raise ValueError(
-                    f"{', '.join(lora)} only apply to LoRA training; remove them or set "
-                    'training="lora"'
-                )
-        return self

@@ -5,7 +5,7 @@
     job = ftbridge.submit("chat.jsonl", provider="together",
                           model="meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
                           hyperparameters={"epochs": 2, "learning_rate": 1e-5},
-                          options={"training": "lora", "lora_r": 16})
+                          hyperparameters={"tuning": "lora", "lora_rank": 16})
     job.wait()
     print(job.model().chat([{"role": "user", "content": "hi"}]).text)
 
@@ -49,7 +49,7 @@ from ftbridge._models import (
 from . import _request, _status, _upload
 from ._errors import PROVIDER, sdk_errors
 from ._handle import TogetherModelHandle
-from ._options import TogetherOptions
+from ._options import RENAMED_OPTIONS, TogetherOptions
 
 if TYPE_CHECKING:
     from ftbridge.validation import ValidatedDataset
@@ -69,12 +69,15 @@ class TogetherProvider:
         formats=frozenset({"chat", "preference", "instruction", "text"}),
         hyperparameters=frozenset(
             {"epochs", "batch_size", "learning_rate", "warmup_ratio", "seed"}
+            | {"tuning", "lora_rank", "lora_alpha", "lora_dropout"}
         ),
         hyperparameter_hints={
             "learning_rate_multiplier": "Together takes an absolute learning rate: set "
             "learning_rate instead (Together's default is 1e-5; preflight shows the range the "
             "model allows)",
         },
+        tunings=frozenset({"lora", "full"}),
+        renamed_options=RENAMED_OPTIONS,
         validation_file=True,
         cancel=True,
         pause=False,

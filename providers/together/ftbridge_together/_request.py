@@ -11,9 +11,10 @@ import hashlib
 import re
 from typing import Any
 
-from ftbridge._models import JobSpec
+from ftbridge._models import Hyperparameters, JobSpec
+from ftbridge._tuning import unified_spec
 
-from ._options import TogetherOptions
+from ._options import RENAMED_OPTIONS, TogetherOptions
 
 SUFFIX_MAX = 40  # Together's limit on a job's suffix
 DEFAULT_LEARNING_RATE = 1e-5  # the SDK's and the API's default
@@ -37,6 +38,13 @@ def has_tag(job: dict[str, Any], key: str) -> bool:
     return tag in str(job.get("suffix") or "") or tag in str(job.get("model_output_name") or "")
 
 
+def unified(spec: JobSpec) -> tuple[Hyperparameters, bool]:
+    """The job's hyperparameters (old option spellings read as unified) and whether it is LoRA
+    (Together's default when no tuning is given)."""
+    hp = unified_spec(spec, RENAMED_OPTIONS).hyperparameters
+    return hp, (hp.tuning or "lora") == "lora"
+
+
 def create_kwargs(
     spec: JobSpec,
     options: TogetherOptions,
@@ -45,8 +53,7 @@ def create_kwargs(
     validation_file: str | None,
 ) -> dict[str, Any]:
     """Keyword arguments for ``client.fine_tuning.create`` (without ``model_limits``)."""
-    hp = spec.hyperparameters
-    lora = options.training == "lora"
+    hp, lora = unified(spec)
     kwargs: dict[str, Any] = {
         "training_file": training_file,
         "validation_file": validation_file or "",
@@ -70,9 +77,9 @@ def create_kwargs(
     }
     if lora:
         kwargs.update(
-            lora_r=options.lora_r,
-            lora_alpha=options.lora_alpha,
-            lora_dropout=options.lora_dropout or 0.0,
+            lora_r=hp.lora_rank,
+            lora_alpha=hp.lora_alpha,
+            lora_dropout=hp.lora_dropout or 0.0,
             lora_trainable_modules=options.lora_trainable_modules or "all-linear",
         )
     if spec.method == "sft":
@@ -108,26 +115,26 @@ def check_limits(
     """Problems and warnings of this job against Together's limits for its base model."""
     problems: list[str] = []
     warnings: list[str] = []
-    hp = spec.hyperparameters
+    hp, lora = unified(spec)
     model = spec.model
     dpo = spec.method == "dpo"
-    lora = options.training == "lora"
     lora_limits = limits.get("lora_training") or {}
     full_limits = limits.get("full_training")
 
     if not lora and (not full_limits or limits.get("supports_full_training") is False):
-        problems.append(f"Together offers only LoRA training for {model}; remove training='full'")
+        problems.append(f"Together offers only LoRA training for {model}; use tuning 'lora'")
     bounds = lora_limits if lora else (full_limits or {})
-    if (
-        lora
-        and options.lora_r is not None
-        and options.lora_r > lora_limits.get("max_rank", 1 << 30)
-    ):
+    if lora and hp.lora_rank is not None and hp.lora_rank > lora_limits.get("max_rank", 1 << 30):
         problems.append(
-            f"lora_r={options.lora_r} is above the maximum rank {lora_limits['max_rank']} "
+            f"lora_rank={hp.lora_rank} is above the maximum rank {lora_limits['max_rank']} "
             f"for {model}"
         )
     modules = options.lora_trainable_modules
+    if not lora and modules is not None:
+        problems.append(
+            "options lora_trainable_modules applies to LoRA training; remove it or use tuning "
+            "'lora'"
+        )
     allowed_modules = lora_limits.get("target_modules") or []
     if lora and modules and modules != "all-linear" and allowed_modules:
         unknown = [m for m in (x.strip() for x in modules.split(",")) if m not in allowed_modules]
@@ -142,7 +149,7 @@ def check_limits(
         if high is not None and hp.batch_size > high:
             problems.append(
                 f"batch_size={hp.batch_size} is above {high}, the maximum for "
-                f"{'DPO' if dpo else 'SFT'} {options.training} training of {model} "
+                f"{'DPO' if dpo else 'SFT'} {'lora' if lora else 'full'} training of {model} "
                 "(leave it unset for the largest batch)"
             )
         if low is not None and hp.batch_size < low:
