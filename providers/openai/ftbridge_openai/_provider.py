@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -26,7 +26,6 @@ from ftbridge._exceptions import (
     RequestRejectedError,
 )
 from ftbridge._models import Capabilities, Event, JobSnapshot, JobSpec, MetricPoint, Preflight
-from ftbridge._paging import Page, paginate
 
 from . import _metrics
 from ._errors import mapped
@@ -236,18 +235,21 @@ class OpenAIProvider:
     def reconcile(self, spec: JobSpec) -> JobSnapshot | None:
         """The job created with ``spec.idempotency_key``, found by its metadata, or ``None``."""
         key = spec.idempotency_key
-
-        def fetch(cursor: Hashable | None) -> Page[Any]:
+        after: str | None = None
+        # The server filters by metadata; the check below also covers one that does not.
+        for _ in range(RECONCILE_PAGES):
             with mapped("looking for an already created job"):
                 page = self._client.fine_tuning.jobs.list(
-                    metadata={IDEMPOTENCY_KEY: key}, limit=20, after=_after(cursor)
+                    metadata={IDEMPOTENCY_KEY: key},
+                    limit=20,
+                    after=after or openai.omit,
                 )
-            return _page(page)
-
-        # The server filters by metadata; the check below also covers one that does not.
-        for job in paginate(fetch, key=_id, max_pages=RECONCILE_PAGES, what="fine-tuning jobs"):
-            if (job.metadata or {}).get(IDEMPOTENCY_KEY) == key:
-                return snapshot(job)
+            for job in page.data:
+                if (job.metadata or {}).get(IDEMPOTENCY_KEY) == key:
+                    return snapshot(job)
+            if not page.has_more or not page.data:
+                return None
+            after = page.data[-1].id
         return None
 
     # -- follow --------------------------------------------------------------------------------
@@ -261,38 +263,34 @@ class OpenAIProvider:
         return snapshot(job, checkpoints)
 
     def _checkpoints(self, native_id: str) -> list[dict[str, Any]]:
-        def fetch(cursor: Hashable | None) -> Page[Any]:
-            with mapped(f"listing checkpoints of job {native_id}"):
-                page = self._client.fine_tuning.jobs.checkpoints.list(
-                    native_id, limit=100, after=_after(cursor)
+        found: list[dict[str, Any]] = []
+        with mapped(f"listing checkpoints of job {native_id}"):
+            for item in self._client.fine_tuning.jobs.checkpoints.list(native_id, limit=100):
+                found.append(
+                    {
+                        "id": item.id,
+                        "step": item.step_number,
+                        "model": item.fine_tuned_model_checkpoint,
+                        "metrics": item.metrics.model_dump(exclude_none=True),
+                    }
                 )
-            return _page(page)
-
-        found = [
-            {
-                "id": item.id,
-                "step": item.step_number,
-                "model": item.fine_tuned_model_checkpoint,
-                "metrics": item.metrics.model_dump(exclude_none=True),
-            }
-            for item in paginate(fetch, key=_id, what=f"checkpoints of job {native_id}")
-        ]
         return sorted(found, key=lambda c: c["step"])
 
     def events(self, native_id: str, *, after: str | None = None) -> list[Event]:
-        def fetch(cursor: Hashable | None) -> Page[Any]:
+        newest_first: list[Any] = []
+        cursor: str | None = None
+        while True:
             with mapped(f"reading events of job {native_id}"):
                 page = self._client.fine_tuning.jobs.list_events(
-                    native_id, limit=self.events_page_size, after=_after(cursor)
+                    native_id, limit=self.events_page_size, after=cursor or openai.omit
                 )
-            return _page(page)
-
-        newest_first: list[Any] = []
-        for item in paginate(fetch, key=_id, what=f"events of job {native_id}"):
-            if item.id == after:  # OpenAI lists newest first: the rest are known
-                break
-            newest_first.append(item)
-        return [_event(e) for e in reversed(newest_first)]
+            for item in page.data:
+                if item.id == after:  # OpenAI lists newest first: the rest are known
+                    return [_event(e) for e in reversed(newest_first)]
+                newest_first.append(item)
+            if not page.has_more or not page.data:
+                return [_event(e) for e in reversed(newest_first)]
+            cursor = page.data[-1].id
 
     def metrics(self, native_id: str) -> list[MetricPoint]:
         with mapped(f"reading job {native_id}"):
