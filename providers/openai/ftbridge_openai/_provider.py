@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -26,6 +26,7 @@ from ftbridge._exceptions import (
     RequestRejectedError,
 )
 from ftbridge._models import Capabilities, Event, JobSnapshot, JobSpec, MetricPoint, Preflight
+from ftbridge._paging import Page, paginate
 
 from . import _metrics
 from ._errors import mapped
@@ -235,21 +236,18 @@ class OpenAIProvider:
     def reconcile(self, spec: JobSpec) -> JobSnapshot | None:
         """The job created with ``spec.idempotency_key``, found by its metadata, or ``None``."""
         key = spec.idempotency_key
-        after: str | None = None
-        # The server filters by metadata; the check below also covers one that does not.
-        for _ in range(RECONCILE_PAGES):
+
+        def fetch(cursor: Hashable | None) -> Page[Any]:
             with mapped("looking for an already created job"):
                 page = self._client.fine_tuning.jobs.list(
-                    metadata={IDEMPOTENCY_KEY: key},
-                    limit=20,
-                    after=after or openai.omit,
+                    metadata={IDEMPOTENCY_KEY: key}, limit=20, after=_after(cursor)
                 )
-            for job in page.data:
-                if (job.metadata or {}).get(IDEMPOTENCY_KEY) == key:
-                    return snapshot(job)
-            if not page.has_more or not page.data:
-                return None
-            after = page.data[-1].id
+            return _page(page)
+
+        # The server filters by metadata; the check below also covers one that does not.
+        for job in paginate(fetch, key=_id, max_pages=RECONCILE_PAGES, what="fine-tuning jobs"):
+            if (job.metadata or {}).get(IDEMPOTENCY_KEY) == key:
+                return snapshot(job)
         return None
 
     # -- follow --------------------------------------------------------------------------------
@@ -263,34 +261,38 @@ class OpenAIProvider:
         return snapshot(job, checkpoints)
 
     def _checkpoints(self, native_id: str) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        with mapped(f"listing checkpoints of job {native_id}"):
-            for item in self._client.fine_tuning.jobs.checkpoints.list(native_id, limit=100):
-                found.append(
-                    {
-                        "id": item.id,
-                        "step": item.step_number,
-                        "model": item.fine_tuned_model_checkpoint,
-                        "metrics": item.metrics.model_dump(exclude_none=True),
-                    }
+        def fetch(cursor: Hashable | None) -> Page[Any]:
+            with mapped(f"listing checkpoints of job {native_id}"):
+                page = self._client.fine_tuning.jobs.checkpoints.list(
+                    native_id, limit=100, after=_after(cursor)
                 )
+            return _page(page)
+
+        found = [
+            {
+                "id": item.id,
+                "step": item.step_number,
+                "model": item.fine_tuned_model_checkpoint,
+                "metrics": item.metrics.model_dump(exclude_none=True),
+            }
+            for item in paginate(fetch, key=_id, what=f"checkpoints of job {native_id}")
+        ]
         return sorted(found, key=lambda c: c["step"])
 
     def events(self, native_id: str, *, after: str | None = None) -> list[Event]:
-        newest_first: list[Any] = []
-        cursor: str | None = None
-        while True:
+        def fetch(cursor: Hashable | None) -> Page[Any]:
             with mapped(f"reading events of job {native_id}"):
                 page = self._client.fine_tuning.jobs.list_events(
-                    native_id, limit=self.events_page_size, after=cursor or openai.omit
+                    native_id, limit=self.events_page_size, after=_after(cursor)
                 )
-            for item in page.data:
-                if item.id == after:  # OpenAI lists newest first: the rest are known
-                    return [_event(e) for e in reversed(newest_first)]
-                newest_first.append(item)
-            if not page.has_more or not page.data:
-                return [_event(e) for e in reversed(newest_first)]
-            cursor = page.data[-1].id
+            return _page(page)
+
+        newest_first: list[Any] = []
+        for item in paginate(fetch, key=_id, what=f"events of job {native_id}"):
+            if item.id == after:  # OpenAI lists newest first: the rest are known
+                break
+            newest_first.append(item)
+        return [_event(e) for e in reversed(newest_first)]
 
     def metrics(self, native_id: str) -> list[MetricPoint]:
         with mapped(f"reading job {native_id}"):
@@ -349,6 +351,20 @@ class OpenAIProvider:
                 job_id=snapshot.native_id,
             )
         return OpenAIModelHandle(self._new_client(), name)
+
+
+def _id(item: Any) -> str:
+    return str(item.id)
+
+
+def _after(cursor: Hashable | None) -> Any:
+    return cursor if isinstance(cursor, str) else openai.omit
+
+
+def _page(page: Any) -> Page[Any]:
+    """An OpenAI cursor page: the next one starts after the last id, while ``has_more``."""
+    data = list(page.data)
+    return Page(data, data[-1].id if data and page.has_more else None)
 
 
 def _event(item: Any) -> Event:
