@@ -1,0 +1,143 @@
+"""Dynamic batching: requests that arrive while a batch runs form the next one.
+
+One worker thread owns the model. It takes every waiting request (up to ``max_batch``, and at
+most ``max_loaded`` distinct adapters, so a batch never needs more adapters than memory holds),
+loads the adapters they need, and decodes them together (:func:`run_batch`). A request whose
+client left is dropped before its batch starts, or leaves its batch at the next step.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from ._adapters import AdapterRegistry
+from ._decode import Row, run_batch
+
+log = logging.getLogger("ftbridge.serve")
+
+
+class BatchScheduler:
+    """Queues rows and runs them in dynamic, mixed-adapter batches on one worker thread."""
+
+    def __init__(
+        self, registry: AdapterRegistry, *, max_batch: int, pad_id: int, eos_ids: set[int]
+    ) -> None:
+        self.registry = registry
+        self.max_batch = max_batch
+        self.pad_id = pad_id
+        self.eos_ids = eos_ids
+        self._queue: queue.Queue[Row | None] = queue.Queue()
+        self._waiting: deque[Row] = deque()  # taken from the queue, left for a later batch
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, name="ftbridge-serve-batches", daemon=True
+        )
+        self.batches = 0
+        self.largest_batch = 0
+        self._current: list[Row] = []
+
+    def stats(self) -> dict[str, int]:
+        """Rows decoding now, rows waiting, and batches run so far (for ``/health``)."""
+        return {
+            "running": sum(1 for r in self._current if not r.done),
+            "waiting": len(self._waiting) + self._queue.qsize(),
+            "batches": self.batches,
+            "largest_batch": self.largest_batch,
+        }
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, row: Row) -> None:
+        self._queue.put(row)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._queue.put(None)
+        if self._thread.is_alive():
+            self._thread.join(timeout=60)
+        for row in [*self._waiting, *self._drain()]:
+            row.emit(("error", 503, "the server is shutting down"))
+
+    # -- the worker ---------------------------------------------------------------------------
+
+    def _drain(self) -> list[Row]:
+        rows: list[Row] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return rows
+            if item is not None:
+                rows.append(item)
+
+    def _next_batch(self) -> list[Row]:
+        if not self._waiting:
+            item = self._queue.get()
+            if item is not None:
+                self._waiting.append(item)
+        self._waiting.extend(self._drain())
+        batch: list[Row] = []
+        adapters: set[str] = set()
+        later: deque[Row] = deque()
+        while self._waiting and len(batch) < self.max_batch:
+            row = self._waiting.popleft()
+            if row.cancelled.is_set():
+                continue
+            if row.adapter is not None:
+                if row.adapter not in self.registry.known:
+                    row.emit(("error", 404, f"the model {row.adapter!r} was unloaded"))
+                    continue
+                if row.adapter not in adapters and len(adapters) >= self.registry.max_loaded:
+                    later.append(row)
+                    continue
+                adapters.add(row.adapter)
+            batch.append(row)
+        later.extend(self._waiting)
+        self._waiting = later
+        return batch
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            batch = self._next_batch()
+            if not batch or self._stop.is_set():
+                continue
+            try:
+                self._run(batch)
+            except Exception as exc:  # the server stays up; these requests get the error
+                log.exception("generation failed")
+                for row in batch:
+                    row.emit(("error", 500, f"generation failed: {type(exc).__name__}: {exc}"))
+
+    def _run(self, batch: list[Row]) -> None:
+        from peft import PeftModel
+
+        started = time.perf_counter()
+        with self.registry.lock:
+            self.registry.ensure([r.adapter for r in batch if r.adapter is not None])
+            model: Any = self.registry.model
+            slots = (
+                [self.registry.slot(r.adapter) for r in batch]
+                if isinstance(model, PeftModel)
+                else None
+            )
+            self._current = batch
+            try:
+                run_batch(model, batch, slots, pad_id=self.pad_id, eos_ids=self.eos_ids)
+            finally:
+                for row in batch:
+                    row.done = True
+                self._current = []
+        self.batches += 1
+        self.largest_batch = max(self.largest_batch, len(batch))
+        log.debug(
+            "batch of %d rows (%d adapters) in %.2fs",
+            len(batch),
+            len({r.adapter for r in batch}),
+            time.perf_counter() - started,
+        )
