@@ -75,6 +75,13 @@ _EXPORTS: dict[str, str] = {
     "list_providers": "._registry",
     "load_config": "._config",
     "submit": "._api",
+    "inventory": ".migrate._inventory",
+    "retrain": ".migrate._retrain",
+    "InventoryItem": ".migrate._models",
+    "ProviderClosing": ".migrate._models",
+    "RemoteModel": ".migrate._models",
+    "ProviderClosedError": "._exceptions",
+    "ModelShutDownError": "._exceptions",
     "validate": ".validation",
     "wait_all": "._follow",
 }
@@ -107,10 +114,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
         JobNotSucceededError,
         JobTimeoutError,
         MissingCredentialsError,
+        ModelShutDownError,
         NotSupportedError,
         OptionsError,
         PermissionDeniedError,
         PreflightError,
+        ProviderClosedError,
         ProviderError,
         ProviderNotFoundError,
         ProviderNotInstalledError,
@@ -122,6 +131,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
         UnsupportedHyperparameterError,
     )
     from ._follow import wait_all
+    from .migrate._inventory import inventory
+    from .migrate._models import InventoryItem, ProviderClosing, RemoteModel
+    from .migrate._retrain import retrain
     from ._job import Job
     from ._models import (
         Capabilities,

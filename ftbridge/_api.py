@@ -135,6 +135,7 @@ def submit(
     validation: str | Path | ValidatedDataset | None = None,
     options: Mapping[str, Any] | BaseModel | None = None,
     poll: PollPolicy | None = None,
+    retrained_from: str | None = None,
 ) -> Job:
     """Validate (unless already validated), preflight, and start a fine-tuning job.
 
@@ -178,6 +179,7 @@ def submit(
             suffix=suffix,
             options=opts,
             idempotency_key=key,
+            retrained_from=retrained_from,
         )
 
     probe = make_spec("")

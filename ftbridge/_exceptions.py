@@ -17,6 +17,7 @@ Every error is an ``FtbridgeError``; catch that to catch them all::
     │   │   └── RateLimitError
     │   ├── AuthenticationError
     │   ├── PermissionDeniedError
+    │   │   └── ProviderClosedError     no new jobs any more: see ``ftbridge retrain``
     │   ├── ProviderNotFoundError
     │   ├── RequestRejectedError        any other 4xx: the server's own message
     │   ├── PreflightError              the provider refuses this job before anything is sent
@@ -154,6 +155,11 @@ class NotSupportedError(ProviderError):
     """The provider does not offer this operation."""
 
 
+class ProviderClosedError(PermissionDeniedError):
+    """The provider no longer accepts new fine-tuning jobs; the message names the date and
+    ``ftbridge retrain``, which moves a job's data to another provider."""
+
+
 # -- jobs ---------------------------------------------------------------------------------------
 
 
@@ -204,6 +210,11 @@ class JobNotSucceededError(JobError):
 
 class InferenceError(FtbridgeError):
     """Chatting with a fine-tuned model failed."""
+
+
+class ModelShutDownError(InferenceError):
+    """The model was shut down by its provider; the message names the date when known and
+    what is still possible."""
 
 
 # -- state --------------------------------------------------------------------------------------

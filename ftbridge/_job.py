@@ -92,6 +92,11 @@ class Job:
     def fine_tuned_model(self) -> str | None:
         return self._snapshot.model
 
+    @property
+    def retrained_from(self) -> str | None:
+        """The job whose training data this one retrained (``ftbridge retrain``), or None."""
+        return self.spec.retrained_from
+
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.status.value}>"
 

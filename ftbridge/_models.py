@@ -116,6 +116,9 @@ class JobSpec(_Frozen):
         description="Client-side key recorded before the remote create; a retried create with "
         "the same key must find the job instead of starting a second one."
     )
+    retrained_from: str | None = Field(
+        default=None, description="the ftbridge id of the job whose data this one retrains"
+    )
 
 
 class JobErrorInfo(_Frozen):

@@ -38,7 +38,7 @@ from .._secrets import scrubbed_output
 from ._output import OutputError, discard_stdout, guarded_stdout
 
 # Each module defines ``register(subparsers)``, which adds its parser and sets ``handler``.
-_COMMAND_MODULES = ("_validate", "_submit", "_follow", "_manage", "_chat", "_info")
+_COMMAND_MODULES = ("_validate", "_submit", "_follow", "_manage", "_chat", "_info", "_migrate")
 
 
 def build_parser() -> argparse.ArgumentParser:

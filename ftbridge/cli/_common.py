@@ -42,6 +42,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "created_at": snap.created_at.isoformat() if snap.created_at else None,
         "finished_at": snap.finished_at.isoformat() if snap.finished_at else None,
         "details": snap.details,
+        "retrained_from": job.retrained_from,
     }
 
 
@@ -54,6 +55,8 @@ def job_summary(job: Job) -> str:
     ]
     if snap.model:
         lines.append(f"result    {snap.model}")
+    if job.retrained_from:
+        lines.append(f"from      {job.retrained_from} (retrained)")
     if snap.error:
         code = f"{snap.error.code}: " if snap.error.code else ""
         lines.append(f"error     {code}{snap.error.message}")

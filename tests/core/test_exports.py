@@ -8,6 +8,13 @@ import sys
 import ftbridge
 
 EXPECTED = [
+    "InventoryItem",
+    "ProviderClosing",
+    "RemoteModel",
+    "ProviderClosedError",
+    "ModelShutDownError",
+    "inventory",
+    "retrain",
     "AuthenticationError",
     "Capabilities",
     "ChatResult",

@@ -105,6 +105,13 @@ class LocalProvider:
             )
         return cls()
 
+    @staticmethod
+    def default_learning_rate(tuning: str | None) -> float:
+        """The learning rate a job gets when it sets none (``ftbridge retrain`` scales it)."""
+        from ._options import DEFAULT_ADAPTER_LR, DEFAULT_FULL_LR
+
+        return DEFAULT_FULL_LR if tuning == "full" else DEFAULT_ADAPTER_LR
+
     def describe_config(self) -> dict[str, Any]:
         from ftbridge._paths import subdir
 

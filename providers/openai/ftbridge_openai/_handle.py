@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import date
 from typing import Any
 
 import openai
@@ -10,8 +11,10 @@ import openai
 from ftbridge._exceptions import InferenceError
 from ftbridge._models import ChatResult, Usage
 from ftbridge._provider import Generation, Message, ModelHandle
+from ftbridge.migrate._closing import is_past, shut_down
 
 from ._errors import translate
+from ._inventory import CLOSING
 
 
 class OpenAIModelHandle(ModelHandle):
@@ -38,7 +41,7 @@ class OpenAIModelHandle(ModelHandle):
                 model=self.name, messages=_messages(messages), **self._params(params)
             )
         except openai.OpenAIError as exc:
-            raise InferenceError(str(translate(exc, f"chatting with {self.name}"))) from exc
+            raise self._failure(exc) from exc
         choice = reply.choices[0]
         usage = Usage.of(reply.usage)
         return ChatResult(
@@ -58,7 +61,28 @@ class OpenAIModelHandle(ModelHandle):
                     if chunk.choices and chunk.choices[0].delta.content:
                         yield chunk.choices[0].delta.content
         except openai.OpenAIError as exc:
-            raise InferenceError(str(translate(exc, f"chatting with {self.name}"))) from exc
+            raise self._failure(exc) from exc
+
+    def _failure(self, exc: openai.OpenAIError) -> InferenceError:
+        """An unknown model past its shutdown date is said to be shut down, in plain words."""
+        if isinstance(exc, openai.NotFoundError):
+            shutdown = self._shutdown_date()
+            if is_past(shutdown):
+                return shut_down("openai", self.name, shutdown, CLOSING)
+        return InferenceError(str(translate(exc, f"chatting with {self.name}")))
+
+    def _shutdown_date(self) -> date | None:
+        """OpenAI's own ``shutdown_date`` for the model, else the announced one of its base."""
+        try:
+            listed = self._client.models.retrieve(self.name).shutdown_date
+        except openai.OpenAIError:
+            listed = None
+        if listed:
+            try:
+                return date.fromisoformat(listed[:10])
+            except ValueError:
+                pass
+        return CLOSING.shutdown_for(self.name)
 
     def close(self) -> None:
         self._client.close()

@@ -23,14 +23,23 @@ from ftbridge._exceptions import (
     ConfigError,
     JobNotSucceededError,
     MissingCredentialsError,
+    PermissionDeniedError,
     RequestRejectedError,
 )
 from ftbridge._models import Capabilities, Event, JobSnapshot, JobSpec, MetricPoint, Preflight
+from ftbridge.migrate import ProviderClosing, RemoteModel
+from ftbridge.migrate._closing import closed_for_jobs
 from ftbridge._paging import Page, paginate
 
 from . import _metrics
 from ._errors import mapped
 from ._handle import OpenAIModelHandle
+from ._inventory import (
+    CLOSING,
+    download_training_file,
+    fine_tuned_models,
+    trained_hyperparameters,
+)
 from ._options import OpenAIOptions
 from ._status import snapshot
 from ._upload import UploadCache, account_digest, upload
@@ -86,6 +95,8 @@ class OpenAIProvider:
         metrics=True,
     )
     options_model: ClassVar[type[BaseModel]] = OpenAIOptions
+    #: OpenAI's announced end of fine-tuning (data with its source; see ``ftbridge inventory``).
+    closing: ClassVar[ProviderClosing] = CLOSING
     #: Events fetched per request (OpenAI allows up to 100).
     events_page_size: int = 100
 
@@ -229,9 +240,23 @@ class OpenAIProvider:
             if options.wandb_tags:
                 wandb["tags"] = options.wandb_tags
             body["integrations"] = [{"type": "wandb", "wandb": wandb}]
-        with mapped(f"creating a fine-tuning job on {spec.model}"):
-            job = self._client.fine_tuning.jobs.create(**body)
+        try:
+            with mapped(f"creating a fine-tuning job on {spec.model}"):
+                job = self._client.fine_tuning.jobs.create(**body)
+        except PermissionDeniedError as exc:  # how a closed account's create is refused
+            raise closed_for_jobs(self.name, CLOSING, exc) from exc
         return snapshot(job)
+
+    def list_fine_tuned_models(self) -> list[RemoteModel]:
+        """The account's fine-tuned models, with OpenAI's own ``shutdown_date`` for each."""
+        return fine_tuned_models(self._client)
+
+    #: What OpenAI resolved for the "auto" settings of a job (used by ``ftbridge retrain``).
+    trained_hyperparameters = staticmethod(trained_hyperparameters)
+
+    def download_training_data(self, snapshot: JobSnapshot, dest: Path) -> bool:
+        """The job's training file as OpenAI holds it, written to ``dest``."""
+        return download_training_file(self._client, snapshot, dest)
 
     def reconcile(self, spec: JobSpec) -> JobSnapshot | None:
         """The job created with ``spec.idempotency_key``, found by its metadata, or ``None``."""

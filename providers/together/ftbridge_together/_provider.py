@@ -129,6 +129,11 @@ class TogetherProvider:
             file_timeout=float(settings.get("file_timeout", 900.0)),
         )
 
+    @staticmethod
+    def default_learning_rate(tuning: str | None) -> float:
+        """Together's default learning rate (its API's documented default, LoRA or full)."""
+        return 1e-5
+
     def describe_config(self) -> dict[str, Any]:
         return {
             "base_url": self.base_url,

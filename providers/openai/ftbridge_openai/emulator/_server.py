@@ -6,14 +6,17 @@ import hashlib
 import random
 import threading
 import time
+from datetime import date
 from typing import Any
 
 from ftbridge.testing.emulator import ApiError, EmulatorServer, Request, Response
 
+from .._inventory import CLOSING
 from . import _schemas
 from ._chat import completion
 from ._files import FilesMixin, cursor_page
 from ._jobs import TERMINAL, JobClock, JobRecord, job_object
+from ._models import ModelsMixin
 
 # Base models accepted for fine-tuning, with the snapshot a job reports.
 BASE_MODELS = {
@@ -34,7 +37,7 @@ BASE_MODELS = {
 _ERROR_TYPES = {401: "invalid_request_error", 403: "invalid_request_error", 429: "requests"}
 
 
-class OpenAIEmulator(FilesMixin, EmulatorServer):
+class OpenAIEmulator(ModelsMixin, FilesMixin, EmulatorServer):
     """OpenAI's fine-tuning API on loopback, for the official ``openai`` SDK.
 
     >>> with OpenAIEmulator(pace=0.05) as server:          # jobs finish in a fraction of a second
@@ -42,7 +45,8 @@ class OpenAIEmulator(FilesMixin, EmulatorServer):
 
     ``api_key``: when set, only that key is accepted (401 otherwise); any non-empty key by
     default. ``reject_training``: when set, every job's file validation fails with that message.
-    Jobs take about 3.5 s × ``pace``.
+    Jobs take about 3.5 s × ``pace``. ``closed``, ``today`` and ``shutdowns`` play a provider
+    that winds fine-tuning down (see ``_models.py``).
     """
 
     def __init__(
@@ -54,8 +58,15 @@ class OpenAIEmulator(FilesMixin, EmulatorServer):
         seed: int | None = 0,
         api_key: str | None = None,
         reject_training: str | None = None,
+        closed: bool = False,
+        today: date | None = None,
+        shutdowns: dict[str, date] | None = None,
     ) -> None:
         super().__init__(host=host, port=port, pace=pace, seed=seed)
+        self.closed = closed
+        self.today = today
+        self.base_models = BASE_MODELS
+        self.shutdowns = dict(CLOSING.model_shutdowns if shutdowns is None else shutdowns)
         self._api_key_digest = _digest(api_key) if api_key else None
         self.reject_training = reject_training
         self._lock = threading.RLock()
@@ -84,6 +95,8 @@ class OpenAIEmulator(FilesMixin, EmulatorServer):
         route("POST", job + "/pause", self._pause_job)
         route("POST", job + "/resume", self._resume_job)
         route("POST", r"/v1/chat/completions", self._chat)
+        route("GET", r"/v1/models", self._list_models)
+        route("GET", r"/v1/models/(?P<model>[^/]+)", self._retrieve_model)
 
     # -- envelope, auth ------------------------------------------------------------------------
 
@@ -137,6 +150,7 @@ class OpenAIEmulator(FilesMixin, EmulatorServer):
     def _create_job(self, request: Request) -> Response:
         body = request.json()
         _schemas.check("CreateFineTuningJobRequest", body)
+        self.refuse_if_closed()
         model = body["model"]
         resolved = BASE_MODELS.get(model)
         if resolved is None and not any(j.fine_tuned_model == model for j in self.jobs.values()):
@@ -253,7 +267,7 @@ class OpenAIEmulator(FilesMixin, EmulatorServer):
             ):
                 known = True
                 break
-        if not known:
+        if not known or self.is_shut_down(model):
             raise ApiError(
                 404,
                 f"The model `{model}` does not exist or you do not have access to it.",

@@ -1,0 +1,113 @@
+"""What OpenAI holds for the account: its fine-tuned models with their shutdown dates, and
+OpenAI's announced end of fine-tuning (kept here as data, with its source)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import openai
+
+from ftbridge._models import Hyperparameters, JobSnapshot
+from ftbridge.migrate import ProviderClosing, RemoteModel
+
+from ._errors import mapped
+
+#: OpenAI's deprecations page (notice of 2026-05-07): no new fine-tuning jobs after 2027-01-06;
+#: these base models, and every fine-tune built on them, shut down on 2027-01-14.
+CLOSING = ProviderClosing(
+    new_jobs_end=date(2027, 1, 6),
+    model_shutdowns={
+        "gpt-4o": date(2027, 1, 14),
+        "gpt-4o-mini": date(2027, 1, 14),
+        "gpt-4.1": date(2027, 1, 14),
+        "gpt-4.1-mini": date(2027, 1, 14),
+        "gpt-4.1-nano": date(2026, 10, 23),
+    },
+    source="https://platform.openai.com/docs/deprecations (OpenAI's deprecations page)",
+    announced=date(2026, 5, 7),
+)
+MAX_PAGES = 50
+
+
+def _date(value: Any) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _time(seconds: Any) -> datetime | None:
+    return datetime.fromtimestamp(seconds, timezone.utc) if seconds else None
+
+
+def fine_tuned_models(client: openai.OpenAI) -> list[RemoteModel]:
+    """Every fine-tuned model of the account: from its succeeded jobs and from ``/v1/models``."""
+    from_jobs: dict[str, Any] = {}
+    after: str | None = None
+    seen: set[str] = set()
+    for _ in range(MAX_PAGES):
+        with mapped("listing fine-tuning jobs"):
+            page = client.fine_tuning.jobs.list(limit=100, after=after or openai.omit)
+        fresh = [job for job in page.data if job.id not in seen]
+        seen.update(job.id for job in fresh)
+        for job in fresh:
+            if job.fine_tuned_model:
+                from_jobs[job.fine_tuned_model] = job
+        if not page.has_more or not fresh:
+            break
+        after = page.data[-1].id
+    with mapped("listing models"):
+        listed = {m.id: m for m in client.models.list().data if m.id.startswith("ft:")}
+    out = []
+    for name in sorted(set(from_jobs) | set(listed)):
+        model = listed.get(name)
+        if model is None:  # made by a job but not listed: ask for it alone
+            with mapped(f"reading model {name}"):
+                try:
+                    model = client.models.retrieve(name)
+                except openai.NotFoundError:
+                    continue  # deleted
+        job = from_jobs.get(name)
+        out.append(
+            RemoteModel(
+                model=name,
+                base_model=job.model if job is not None else name.split(":")[1],
+                created_at=_time(job.finished_at or job.created_at if job else model.created),
+                job=job.id if job is not None else None,
+                shutdown_date=_date(getattr(model, "shutdown_date", None)),
+            )
+        )
+    return out
+
+
+def trained_hyperparameters(snapshot: JobSnapshot) -> Hyperparameters:
+    """What OpenAI resolved for a job's "auto" settings, in ftbridge's unified names."""
+    hp = snapshot.details.get("hyperparameters") or {}
+    names = {
+        "n_epochs": "epochs",
+        "batch_size": "batch_size",
+        "learning_rate_multiplier": "learning_rate_multiplier",
+    }
+    values: dict[str, Any] = {
+        ours: hp[theirs]
+        for theirs, ours in names.items()
+        if isinstance(hp.get(theirs), (int, float)) and not isinstance(hp.get(theirs), bool)
+    }
+    if isinstance(snapshot.details.get("seed"), int):
+        values["seed"] = snapshot.details["seed"]
+    return Hyperparameters.model_validate(values)
+
+
+def download_training_file(client: openai.OpenAI, snapshot: JobSnapshot, dest: Path) -> bool:
+    """Write the training file OpenAI still holds for the job to ``dest``; False if it has none."""
+    file_id = snapshot.details.get("training_file")
+    if not file_id:
+        return False
+    with mapped(f"downloading training file {file_id}"):
+        content = client.files.content(file_id)
+    dest.write_bytes(content.content)
+    return True
