@@ -88,13 +88,13 @@ def child_ftbridge(model: str, data: str, cfg: dict[str, Any], padded: bool) -> 
             "learning_rate": cfg["learning_rate"],
             "warmup_ratio": 0.0,
             "seed": cfg["seed"],
-        },
-        options={
-            "method": "qlora",
-            "max_length": cfg["max_length"],
-            "lora_r": cfg["lora_r"],
+            "tuning": "qlora",
+            "lora_rank": cfg["lora_r"],
             "lora_alpha": cfg["lora_alpha"],
             "lora_dropout": cfg["lora_dropout"],
+        },
+        options={
+            "max_length": cfg["max_length"],
             "save_steps": cfg["save_steps"],
             "gradient_checkpointing": cfg["checkpointing"],
             "padding_free": not padded,

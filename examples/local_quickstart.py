@@ -66,8 +66,16 @@ def main() -> int:
         provider="local",
         model=model,
         validation=valid,
-        hyperparameters={"epochs": 10, "batch_size": 8, "learning_rate": 5e-3, "warmup_ratio": 0},
-        options={"method": "qlora", "lora_r": 16, "lora_dropout": 0.0, "max_length": 128},
+        hyperparameters={
+            "epochs": 10,
+            "batch_size": 8,
+            "learning_rate": 5e-3,
+            "warmup_ratio": 0,
+            "tuning": "qlora",
+            "lora_rank": 16,
+            "lora_dropout": 0.0,
+        },
+        options={"max_length": 128},
     )
     print(f"submitted {job.id}; following it (Ctrl-C stops following, not training)")
     job.wait(progress=True)

@@ -40,9 +40,9 @@ def main() -> int:
             provider="together",
             model=MODEL,
             validation=DATA / "format_valid.jsonl",
-            hyperparameters={"epochs": 2, "learning_rate": 1e-5},
+            hyperparameters={"epochs": 2, "learning_rate": 1e-5, "tuning": "lora", "lora_rank": 16},
             suffix="format-demo",
-            options={"training": "lora", "lora_r": 16, "n_evals": 2},
+            options={"n_evals": 2},
         )
         estimates = getattr(job, "preflight", None)
         if estimates is not None:

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from ._options import LocalOptions
+from ._plan import Resolved
 
 
 @contextlib.contextmanager
@@ -147,18 +148,21 @@ def keep_4bit_layers_differentiable(model: Any) -> None:
             module.support_avx512bf16_for_cpu = False
 
 
-def lora_config(opts: LocalOptions) -> Any:
+def lora_config(hp: Resolved, opts: LocalOptions) -> Any:
     from peft import LoraConfig
 
     target = (
         opts.target_modules if opts.target_modules == "all-linear" else list(opts.target_modules)
     )
+    # peft scales by alpha / r: an integral alpha is kept an int (as peft types it), a
+    # fractional one works as well.
+    alpha = int(hp.lora_alpha) if float(hp.lora_alpha).is_integer() else hp.lora_alpha
     return LoraConfig(
-        r=opts.lora_r,
-        lora_alpha=opts.lora_alpha,
-        lora_dropout=opts.lora_dropout,
+        r=hp.lora_rank,
+        lora_alpha=alpha,  # type: ignore[arg-type]
+        lora_dropout=hp.lora_dropout,
         target_modules=target,
-        use_dora=opts.method == "dora",
+        use_dora=hp.tuning == "dora",
         bias="none",
         task_type="CAUSAL_LM",
     )

@@ -1,7 +1,10 @@
 """The local provider's options (``submit(..., options={...})``), checked before a run starts.
 
 Unified hyperparameters (``epochs``, ``batch_size``, ``learning_rate``, ``warmup_ratio``,
-``seed``) are not here: they live in ``JobSpec.hyperparameters``. ``batch_size`` is examples per
+``seed``, and the kind of tuning with the LoRA shape: ``tuning``, ``lora_rank``, ``lora_alpha``,
+``lora_dropout``) are not here: they live in ``JobSpec.hyperparameters``. The old option
+spellings of the tuning names (``method``, ``lora_r``, ``lora_alpha``, ``lora_dropout``) still
+work, with a deprecation warning (``RENAMED_OPTIONS``). ``batch_size`` is examples per
 optimizer step, as on OpenAI and Together: ``micro_batch_size × gradient accumulation ×
 num_processes``.
 """
@@ -14,6 +17,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Method = Literal["qlora", "lora", "dora", "full"]
 
+#: Old option spellings -> the unified hyperparameter that replaced them.
+RENAMED_OPTIONS = {
+    "method": "tuning",
+    "lora_r": "lora_rank",
+    "lora_alpha": "lora_alpha",
+    "lora_dropout": "lora_dropout",
+}
+
+DEFAULT_TUNING = "qlora"
+DEFAULT_LORA_RANK = 16
+DEFAULT_LORA_ALPHA = 32.0
+DEFAULT_LORA_DROPOUT = 0.05
 DEFAULT_EPOCHS = 3
 DEFAULT_BATCH_SIZE = 8
 DEFAULT_ADAPTER_LR = 2e-4
@@ -27,14 +42,14 @@ class LocalOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    method: Method = Field(
-        "qlora",
-        description="qlora: 4-bit NF4 base with double quantisation plus LoRA; lora; dora; "
-        "full (every weight trained, no quantisation)",
+    method: Method | None = Field(None, description="deprecated: hyperparameters tuning")
+    lora_r: int | None = Field(None, ge=1, le=1024, description="deprecated: lora_rank")
+    lora_alpha: float | None = Field(
+        None, gt=0, description="deprecated: hyperparameters lora_alpha"
     )
-    lora_r: int = Field(16, ge=1, le=1024, description="LoRA rank")
-    lora_alpha: int = Field(32, ge=1, description="LoRA scaling numerator (alpha / r)")
-    lora_dropout: float = Field(0.05, ge=0, lt=1)
+    lora_dropout: float | None = Field(
+        None, ge=0, lt=1, description="deprecated: hyperparameters lora_dropout"
+    )
     target_modules: list[str] | Literal["all-linear"] = Field(
         "all-linear", description="module names to adapt; 'all-linear' = every linear layer"
     )
@@ -86,8 +101,4 @@ class LocalOptions(BaseModel):
         if self.early_stopping_patience is not None and self.eval_steps is None:
             # Early stopping decides at each evaluation; without a cadence it never would.
             raise ValueError("early_stopping_patience needs eval_steps (how often to evaluate)")
-        lora_knobs = {"lora_r", "lora_alpha", "lora_dropout", "target_modules"}
-        if self.method == "full" and lora_knobs & self.model_fields_set:
-            given = ", ".join(sorted(lora_knobs & self.model_fields_set))
-            raise ValueError(f"{given} apply to qlora, lora and dora, not to method 'full'")
         return self

@@ -10,14 +10,20 @@ import math
 from dataclasses import dataclass
 
 from ftbridge._models import Hyperparameters
+from ftbridge._tuning import move_renamed_options
 
 from ._options import (
     DEFAULT_ADAPTER_LR,
     DEFAULT_BATCH_SIZE,
     DEFAULT_EPOCHS,
     DEFAULT_FULL_LR,
+    DEFAULT_LORA_ALPHA,
+    DEFAULT_LORA_DROPOUT,
+    DEFAULT_LORA_RANK,
     DEFAULT_SEED,
+    DEFAULT_TUNING,
     DEFAULT_WARMUP_RATIO,
+    RENAMED_OPTIONS,
     LocalOptions,
 )
 
@@ -33,16 +39,31 @@ class Resolved:
     learning_rate: float
     warmup_ratio: float
     seed: int
+    tuning: str
+    lora_rank: int
+    lora_alpha: float
+    lora_dropout: float
 
 
 def resolve(hp: Hyperparameters, opts: LocalOptions) -> Resolved:
-    default_lr = DEFAULT_FULL_LR if opts.method == "full" else DEFAULT_ADAPTER_LR
+    """The run's settings; a spec stored before the tuning names were unified (``options``
+    ``method``/``lora_r``...) reads the same as one with ``hyperparameters`` ``tuning``/
+    ``lora_rank``."""
+    hp, _ = move_renamed_options(
+        "local", RENAMED_OPTIONS, hp, opts.model_dump(exclude_unset=True), warn=False
+    )
+    tuning = hp.tuning or DEFAULT_TUNING
+    default_lr = DEFAULT_FULL_LR if tuning == "full" else DEFAULT_ADAPTER_LR
     return Resolved(
         epochs=hp.epochs or DEFAULT_EPOCHS,
         batch_size=hp.batch_size or DEFAULT_BATCH_SIZE,
         learning_rate=hp.learning_rate or default_lr,
         warmup_ratio=DEFAULT_WARMUP_RATIO if hp.warmup_ratio is None else hp.warmup_ratio,
         seed=DEFAULT_SEED if hp.seed is None else hp.seed,
+        tuning=tuning,
+        lora_rank=hp.lora_rank or DEFAULT_LORA_RANK,
+        lora_alpha=hp.lora_alpha or DEFAULT_LORA_ALPHA,
+        lora_dropout=DEFAULT_LORA_DROPOUT if hp.lora_dropout is None else hp.lora_dropout,
     )
 
 

@@ -102,7 +102,8 @@ def model_size(model: str, trust_remote_code: bool = False) -> ModelSize:
 
 def memory_bytes(
     size: ModelSize,
-    opts: LocalOptions,
+    tuning: str,
+    lora_rank: int,
     *,
     dtype_bytes: int,
     micro_batch: int,
@@ -110,17 +111,17 @@ def memory_bytes(
     checkpointing: bool,
 ) -> dict[str, float]:
     """The parts of the peak memory of one training process, in bytes."""
-    if opts.method == "qlora":
+    if tuning == "qlora":
         weights = size.linear * NF4_BYTES + size.other * dtype_bytes
     else:
         weights = size.total * dtype_bytes
-    if opts.method == "full":
+    if tuning == "full":
         trained = size.total
         # gradients in the weights' dtype, AdamW's two fp32 moments (and fp32 master weights
         # when the weights are half precision)
         training = trained * (dtype_bytes + 8 + (4 if dtype_bytes < 4 else 0))
     else:
-        trained = opts.lora_r * size.adapter_io
+        trained = lora_rank * size.adapter_io
         training = trained * 16  # fp32 weight, gradient and two moments
     per_token_layer = (2 if checkpointing else 16) * size.hidden * dtype_bytes
     activations = micro_batch * seq_len * (size.layers * per_token_layer + 2 * size.vocab * 4)
@@ -135,9 +136,9 @@ def memory_bytes(
 
 
 def seconds_estimate(
-    size: ModelSize, opts: LocalOptions, *, tokens: int, device: str, processes: int
+    size: ModelSize, opts: LocalOptions, tuning: str, *, tokens: int, device: str, processes: int
 ) -> float:
-    per_token = float((6 if opts.method == "full" else 4) * size.total)
+    per_token = float((6 if tuning == "full" else 4) * size.total)
     if opts.gradient_checkpointing or (opts.gradient_checkpointing is None and device == "cuda"):
         per_token *= 4 / 3  # the forward pass runs twice
     if device == "cuda":
@@ -224,8 +225,13 @@ def preflight(dataset: Any, spec: Any, opts: LocalOptions) -> Any:
         problems.append("options.device is 'cuda' but no CUDA device is available")
     if device == "cuda" and opts.num_processes > gpus:
         problems.append(f"num_processes {opts.num_processes} exceeds the {gpus} visible GPUs")
-    if opts.method == "qlora" and importlib.util.find_spec("bitsandbytes") is None:
-        problems.append("method 'qlora' needs bitsandbytes: pip install bitsandbytes")
+    if hp.tuning == "qlora" and importlib.util.find_spec("bitsandbytes") is None:
+        problems.append("tuning 'qlora' needs bitsandbytes: pip install bitsandbytes")
+    if hp.tuning == "full" and "target_modules" in opts.model_fields_set:
+        problems.append(
+            "options target_modules chooses the layers LoRA adapts; tuning 'full' trains every "
+            "weight: remove it or choose tuning 'lora', 'qlora' or 'dora'"
+        )
     estimates["device"] = device
     estimates["processes"] = opts.num_processes
 
@@ -255,7 +261,8 @@ def preflight(dataset: Any, spec: Any, opts: LocalOptions) -> Any:
     if plan is not None:
         per_process = memory_bytes(
             size,
-            opts,
+            hp.tuning,
+            hp.lora_rank,
             dtype_bytes=dtype_bytes,
             micro_batch=plan.micro_batch_size,
             seq_len=seq_len,
@@ -276,7 +283,7 @@ def preflight(dataset: Any, spec: Any, opts: LocalOptions) -> Any:
                 )
                 problems.append(
                     f"not enough memory: the run needs about {_fmt_gib(need)} ({parts}, plus "
-                    f"margin) but the {source} is {_fmt_gib(free)}; try method 'qlora', a "
+                    f"margin) but the {source} is {_fmt_gib(free)}; try tuning 'qlora', a "
                     "smaller micro_batch_size or max_length, or gradient_checkpointing"
                 )
         except Exception as exc:  # pragma: no cover - no way to ask the device
@@ -288,7 +295,12 @@ def preflight(dataset: Any, spec: Any, opts: LocalOptions) -> Any:
             run_tokens = int(tokens * hp.epochs * fraction)
             estimates["training_tokens"] = run_tokens
             seconds = seconds_estimate(
-                size, opts, tokens=run_tokens, device=device, processes=opts.num_processes
+                size,
+                opts,
+                hp.tuning,
+                tokens=run_tokens,
+                device=device,
+                processes=opts.num_processes,
             )
             estimates["time_estimate_s"] = round(seconds, 1)
     if device == "cpu" and size.total > 2e9:

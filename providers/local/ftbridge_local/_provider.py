@@ -6,7 +6,7 @@
 
     job = ftbridge.submit("data.jsonl", provider="local", model="./models/tiny",
                           hyperparameters={"epochs": 3, "learning_rate": 2e-4},
-                          options={"method": "qlora", "lora_r": 16})
+                          hyperparameters={"tuning": "qlora", "lora_rank": 16})
     job.wait()
     print(job.model().chat([{"role": "user", "content": "hi"}]).text)
 
@@ -46,7 +46,7 @@ from ftbridge._models import (
 
 from . import _launch
 from ._data import template_file
-from ._options import LocalOptions
+from ._options import RENAMED_OPTIONS, LocalOptions
 from ._runs import RunDir, now_iso, run_id_for, write_json_atomic
 
 if TYPE_CHECKING:
@@ -72,12 +72,15 @@ class LocalProvider:
         formats=frozenset({"chat", "instruction", "text"}),
         hyperparameters=frozenset(
             {"epochs", "batch_size", "learning_rate", "warmup_ratio", "seed"}
+            | {"tuning", "lora_rank", "lora_alpha", "lora_dropout"}
         ),
         hyperparameter_hints={
             "learning_rate_multiplier": "the local trainer takes an absolute learning rate: "
             "pass hyperparameters={'learning_rate': 2e-4} (the default for adapters; 1e-5 for "
-            "method 'full')",
+            "tuning 'full')",
         },
+        tunings=frozenset({"qlora", "lora", "dora", "full"}),
+        renamed_options=RENAMED_OPTIONS,
         validation_file=True,
         cancel=True,
         pause=False,
@@ -100,8 +103,8 @@ class LocalProvider:
         if unknown:
             raise ConfigError(
                 f"[providers.local]: unknown setting(s) {', '.join(sorted(unknown))}; the only "
-                "one is 'model'. Training knobs go in options=..., e.g. "
-                "options={'method': 'lora', 'lora_r': 8}"
+                "one is 'model'. Training knobs go in hyperparameters=... and options=..., e.g. "
+                "hyperparameters={'tuning': 'lora', 'lora_rank': 8}"
             )
         return cls()
 

@@ -138,7 +138,7 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
     )
     attention = training_attention(opts, device, dtype)
     note(
-        f"loading {spec.model} for {opts.method} on {device} ({dtype}); "
+        f"loading {spec.model} for {hp.tuning} on {device} ({dtype}); "
         f"{plan.micro_batch_size} examples x {plan.accumulation} accumulation x "
         f"{plan.processes} processes per step"
         + (", padding-free" if opts.padding_free else ", padded")
@@ -147,13 +147,13 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
     with quiet_loading():
         model = load_base(
             spec.model,
-            method=opts.method,
+            method=hp.tuning,
             dtype_name=dtype,
             device=device,
             trust_remote_code=opts.trust_remote_code,
             attn_implementation=attention,
         )
-    if device == "cpu" and opts.method == "qlora":
+    if device == "cpu" and hp.tuning == "qlora":
         keep_4bit_layers_differentiable(model)
     collator = None
     if attention == VARLEN_ATTENTION and opts.padding_free:
@@ -185,7 +185,7 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
         metric_for_best_model="eval_loss" if has_eval else None,
         greater_is_better=False if has_eval else None,
         bf16=dtype == "bfloat16",
-        fp16=dtype == "float16" and opts.method != "qlora",
+        fp16=dtype == "float16" and hp.tuning != "qlora",
         use_cpu=device == "cpu",
         **_checkpointing(gradient_checkpointing),
         ddp_backend=("nccl" if device == "cuda" else "gloo") if world > 1 else None,
@@ -212,7 +212,7 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
         eval_dataset=Dataset.from_list(eval_data.examples) if has_eval and eval_data else None,
         processing_class=tokenizer,
         data_collator=collator,
-        peft_config=None if opts.method == "full" else lora_config(opts),
+        peft_config=None if hp.tuning == "full" else lora_config(hp, opts),
         callbacks=callbacks,
     )
     checkpoint = run.last_checkpoint() if resume else None
@@ -245,10 +245,10 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
         # The trainer also pickles its arguments; nothing should ever load a pickle from here.
         (run.model_dir / "training_args.bin").unlink(missing_ok=True)
         tokenizer.save_pretrained(str(run.model_dir))
-        quant = quantization_config(opts.method, dtype)
+        quant = quantization_config(hp.tuning, dtype)
         meta = {
             "base_model": spec.model,
-            "method": opts.method,
+            "method": hp.tuning,
             "compute_dtype": dtype,
             "quantization": quant.to_dict() if quant is not None else None,
             "trust_remote_code": opts.trust_remote_code,

@@ -25,8 +25,15 @@ OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFL
 
 # Fast settings for the tiny model: a high learning rate and no warmup so that a few dozen steps
 # visibly change its replies.
-TRAIN_HP = {"epochs": 20, "batch_size": 8, "learning_rate": 5e-3, "warmup_ratio": 0.0, "seed": 7}
-TRAIN_OPTIONS = {"max_length": 96, "lora_dropout": 0.0}
+TRAIN_HP = {
+    "epochs": 20,
+    "batch_size": 8,
+    "learning_rate": 5e-3,
+    "warmup_ratio": 0.0,
+    "seed": 7,
+    "lora_dropout": 0.0,
+}
+TRAIN_OPTIONS = {"max_length": 96}
 
 
 @pytest.fixture(scope="session", autouse=True)

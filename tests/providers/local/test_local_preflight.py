@@ -43,7 +43,7 @@ def test_a_run_that_cannot_fit_is_refused_with_the_numbers(
         PreflightError, match=r"not enough memory: the run needs about [\d.]+ GiB"
     ) as err:
         ftbridge.submit(
-            session_data, provider="local", model=str(model), options={"method": "full"}
+            session_data, provider="local", model=str(model), hyperparameters={"tuning": "full"}
         )
     assert "available system memory" in str(err.value) or "free memory" in str(err.value)
     _nothing_started()
@@ -96,7 +96,7 @@ def test_a_batch_that_cannot_be_split_is_refused(tiny_model: Path, session_data:
     ("options", "message"),
     [
         ({"early_stopping_patience": 2}, "needs eval_steps"),
-        ({"method": "full", "lora_r": 8}, "lora_r apply to qlora"),
+        ({"method": "full", "lora_r": 8}, "lora_rank shape LoRA adapters"),
         ({"method": "qlorra"}, "method"),
         ({"eval_split": 0.9}, "eval_split"),
     ],
