@@ -15,6 +15,9 @@ name. A third-party provider adds its own with :func:`register_profile`::
         rules={"role.tool": ProfileRule("fireworks.role", "error", "tool messages are not supported")},
     ))
 
+or, so that validation finds it without importing the provider, names it in its distribution's
+entry-point group ``ftbridge.profiles`` (``myprovider = "myprovider._profile:PROFILE"``).
+
 Features the engine reports (``{...}`` are message arguments):
 
 - ``format.chat|preference|instruction|text`` (once per file, line null)
@@ -30,11 +33,14 @@ Features the engine reports (``{...}`` are message arguments):
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._codes import Severity
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -112,8 +118,35 @@ def unregister_profile(name: str) -> None:
     _PROFILES.pop(name, None)
 
 
+#: Entry-point group of the profiles that installed provider packages declare, each naming a
+#: ``ProviderProfile`` (``fireworks = "ftbridge_fireworks._profile:PROFILE"``); they are
+#: registered on first use, so validation gives their verdicts without importing a provider SDK.
+PROFILE_GROUP = "ftbridge.profiles"
+_plugins_loaded = False
+
+
+def _load_plugin_profiles() -> None:
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=PROFILE_GROUP):
+        if ep.name in _PROFILES:  # registered already (by the user or the package itself)
+            continue
+        try:
+            profile = ep.load()
+        except Exception as exc:  # a broken plugin must not break validation
+            log.warning("profile %s (%s) could not be loaded: %s", ep.name, ep.value, exc)
+            continue
+        if isinstance(profile, ProviderProfile) and profile.name not in _PROFILES:
+            register_profile(profile)
+
+
 def profiles() -> dict[str, ProviderProfile]:
-    """The registered profiles by name (a copy)."""
+    """The registered profiles by name (a copy), with those of installed provider packages."""
+    _load_plugin_profiles()
     return dict(_PROFILES)
 
 
