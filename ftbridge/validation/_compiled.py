@@ -16,7 +16,7 @@ from array import array
 from collections.abc import Callable
 from itertools import chain
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 from zlib import crc32
 
 from . import _fast
@@ -35,30 +35,51 @@ AVAILABLE = _cscan is not None and getattr(_cscan, "VERSION", None) == _VERSION
 #: Off only to compare the paths in tests.
 ENABLED = True
 
-# The C side numbers features; these are their locations (under ``messages[i]``) and names.
-_FEATURES = (
-    ("weight", "message_key.weight"),
-    ("tool_calls", "message_key.tool_calls"),
-    ("tool_calls", "assistant.parallel_tool_calls"),
-    ("content", "assistant.tool_calls_without_content"),
-    ("role", "turns.system_not_first"),
-    ("role", "role.tool"),
-    ("role", "turns.consecutive"),  # with {"role": ...}
-    ("role", "turns.first_not_user"),  # with {"role": ...}
-)
-_WITH_ROLE = 6
-_ROLES = ("", "system", "user", "assistant", "tool")
-# FastFeatures attributes in the C numbering
-_FLAGS = (
-    "weight_key",
-    "calls_key",
-    "parallel",
-    "without_content",
-    "system_not_first",
-    "tool_role",
-    "consecutive",
-    "first_not_user",
-)
+
+class Feature(NamedTuple):
+    """A feature the C side can note, as the Python checks note it."""
+
+    wanted_by: str  # the ``FastFeatures`` attribute that asks for it
+    key: str  # where it is, under ``messages[i]``
+    name: str  # the feature profiles map to rules
+    with_role: bool  # its arguments name the message's role
+
+
+#: The C side's feature numbers (``F_*`` in ``_cscan.c``) and what each one is.
+FEATURES: dict[int, Feature] = {
+    0: Feature("weight_key", "weight", "message_key.weight", False),
+    1: Feature("calls_key", "tool_calls", "message_key.tool_calls", False),
+    2: Feature("parallel", "tool_calls", "assistant.parallel_tool_calls", False),
+    3: Feature("without_content", "content", "assistant.tool_calls_without_content", False),
+    4: Feature("system_not_first", "role", "turns.system_not_first", False),
+    5: Feature("tool_role", "role", "role.tool", False),
+    6: Feature("consecutive", "role", "turns.consecutive", True),
+    7: Feature("first_not_user", "role", "turns.first_not_user", True),
+}
+#: The C side's role numbers.
+ROLES: dict[int, str] = {0: "", 1: "system", 2: "user", 3: "assistant", 4: "tool"}
+
+
+class BlockStats(NamedTuple):
+    """The statistics ``scan_block`` returns for the lines it accepted, in its order."""
+
+    examples: int
+    tokens_total: int
+    tokens_min: int
+    tokens_max: int
+    trainable: int
+    messages_total: int
+    messages_min: int
+    messages_max: int
+    turns_total: int
+    turns_min: int
+    turns_max: int
+    without_system: int
+
+
+#: ``scan_block`` events: ``(line, HANDED_BACK, start, end)`` for a line Python must check,
+#: ``(line, ACCEPTED, features, tokens)`` for an accepted line with features or over a limit.
+HANDED_BACK, ACCEPTED = 0, 1
 
 LineCheck = Callable[[int, "memoryview | None", int, int], None]
 
@@ -69,7 +90,7 @@ class BlockChecker:
     def __init__(self, r: ScanResult, cfg: ScanConfig) -> None:
         assert _cscan is not None
         ff = _fast.FastFeatures(cfg.wanted)
-        self.flags = sum(1 << k for k, name in enumerate(_FLAGS) if getattr(ff, name))
+        self.flags = sum(1 << code for code, f in FEATURES.items() if getattr(ff, f.wanted_by))
         self.r = r
         self.cfg = cfg
         self.lowest = cfg.limits[0] if cfg.limits else 1 << 62
@@ -91,42 +112,37 @@ class BlockChecker:
             block, self.flags, before, offset, self.lowest, cfg.max_line
         )
         mark = len(r.hashes)
-        feats: list[Any] = []
-        for event in events:
-            ln = event[0]
-            if event[1] == 0:
-                start, end = event[2], event[3]
-                one(ln, block[start:end], 1, offset + start)
-                continue
-            found, tokens = event[2], event[3]
-            for k in range(0, len(found), 3):
-                i, feature, role = found[k], found[k + 1], found[k + 2]
-                key, name = _FEATURES[feature]
-                args = {"role": _ROLES[role]} if feature >= _WITH_ROLE else None
-                feats.append((f"messages[{i}].{key}", name, args))
-            if feats:
-                flush_findings(r, ln, [], feats, cfg.rules)
-            if tokens:
-                over_limit(r, cfg, ln, tokens, False)
+        for ln, kind, a, b in events:
+            if kind == HANDED_BACK:
+                one(ln, block[a:b], 1, offset + a)
+            else:
+                self._accepted(ln, a, b)
         if len(r.hashes) > mark:
             _merge_keys(r, mark, hashes, hash_lines, offsets)
         else:
             r.hashes.frombytes(hashes)
             r.hash_lines.frombytes(hash_lines)
             r.offsets.frombytes(offsets)
-        checked = stats[0]
-        if checked:
-            r.checked += checked
-            r.trainable += stats[4]
-            for acc, (total, low, high) in (
-                (r.tokens, stats[1:4]),
-                (r.msgs, stats[5:8]),
-                (r.turns, stats[8:11]),
-            ):
-                acc[0] += total
-                acc[1] = min(acc[1], low)
-                acc[2] = max(acc[2], high)
-        return lines, checked, stats[11]
+        st = BlockStats._make(stats)
+        if st.examples:
+            r.checked += st.examples
+            r.trainable += st.trainable
+            r.tokens.add(st.tokens_total, st.tokens_min, st.tokens_max)
+            r.msgs.add(st.messages_total, st.messages_min, st.messages_max)
+            r.turns.add(st.turns_total, st.turns_min, st.turns_max)
+        return lines, st.examples, st.without_system
+
+    def _accepted(self, ln: int, found: tuple[int, ...], tokens: int) -> None:
+        """An accepted line's features (flat ``(message, feature, role)`` triples) and tokens."""
+        feats = []
+        for k in range(0, len(found), 3):
+            i, f = found[k], FEATURES[found[k + 1]]
+            args = {"role": ROLES[found[k + 2]]} if f.with_role else None
+            feats.append((f"messages[{i}].{f.key}", f.name, args))
+        if feats:
+            flush_findings(self.r, ln, [], feats, self.cfg.rules)
+        if tokens:
+            over_limit(self.r, self.cfg, ln, tokens, False)
 
 
 def _merge_keys(r: ScanResult, mark: int, hashes: bytes, lines: bytes, offsets: bytes) -> None:

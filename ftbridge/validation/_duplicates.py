@@ -113,5 +113,7 @@ class Duplicates:
                 if len(self.findings) < self.cap:
                     args = {"first": firsts[2 * idx]}
                     self.findings.append(
-                        (local_ln + offset, None, "record.duplicate", args, None, "warning", None)
+                        RawFinding(
+                            local_ln + offset, None, "record.duplicate", args, None, "warning", None
+                        )
                     )

@@ -12,7 +12,7 @@ from ._codes import RULES_VERSION, Severity, render
 from ._duplicates import Duplicates
 from ._profiles import ProviderProfile
 from ._report import DatasetStats, Distribution, Finding, ProviderVerdict, ValidationReport
-from ._tally import RawFinding, ScanConfig, ScanResult
+from ._tally import RawFinding, ScanConfig, ScanResult, Spread
 from ._tokens import ESTIMATE_LABEL, TokenCounter
 
 
@@ -30,47 +30,28 @@ def merge(
     extra: list[RawFinding] | None = None,
 ) -> ValidationReport:
     """One report from the per-range results (in file order)."""
-    raw: list[RawFinding] = []
-    counts: dict[str, int] = {}
-    totals: dict[tuple[str | None, str], int] = {}
-    offset = 0
-    fmt: str | None = cfg.expected
-    for res in results:
-        for f in res.findings:
-            raw.append((f[0] + offset if f[0] is not None else None, *f[1:]))  # type: ignore[arg-type]
-        for k, v in res.counts.items():
-            counts[k] = counts.get(k, 0) + v
-        for k2, v in res.totals.items():
-            totals[k2] = totals.get(k2, 0) + v
-        if fmt is None and res.expected is not None:
-            fmt = res.expected
-        offset += res.lines
-    excess: dict[int, int] = {}
-    for res in results:
-        for limit, v in res.excess.items():
-            excess[limit] = excess.get(limit, 0) + v
+    fmt = cfg.expected or next((r.expected for r in results if r.expected is not None), None)
     dups = cfg.duplicates
     if dups is None:
         dups = Duplicates(path, cfg.max_findings)
         for res in results:
             dups.feed(res)
-    raw += dups.findings
-    if dups.count:
-        counts["record.duplicate"] = dups.count
-        totals[(None, "warning")] = totals.get((None, "warning"), 0) + dups.count
     stats = _stats(results, size, dups.count, dups.checked, counter, selected, max_length)
-    file_level = _file_level(stats, fmt, size, selected, cfg)
-    for f in [*file_level, *(extra or [])]:
-        raw.append(f)
-        counts[f[2]] = counts.get(f[2], 0) + 1
-        totals[(f[4], f[5])] = totals.get((f[4], f[5]), 0) + 1
-    raw.sort(key=lambda f: (f[0] if f[0] is not None else -1, f[1] or ""))
-    raw = _collapse_once(raw, selected, counts, totals)
+    added = [*_file_level(stats, fmt, size, selected, cfg), *(extra or [])]
+    findings = [*_in_file_order(results), *dups.findings, *added]
+    findings.sort(key=lambda f: (f.line if f.line is not None else -1, f.loc or ""))
+    counts = _counts(results, dups, added)
+    findings, folded = _collapse_once(findings, selected, counts)
+    totals = _totals(results, dups, added, folded)
     buckets: dict[tuple[str | None, str], list[Finding]] = {}
-    for f in raw:
-        bucket = buckets.setdefault((f[4], f[5]), [])
+    for f in findings:
+        bucket = buckets.setdefault((f.provider, f.severity), [])
         if len(bucket) < cfg.max_findings:
             bucket.append(_finding(f))
+    excess: dict[int, int] = {}
+    for res in results:
+        for limit, v in res.excess.items():
+            excess[limit] = excess.get(limit, 0) + v
     generic_errors = totals.get((None, "error"), 0)
     verdicts = {}
     for name, p in selected.items():
@@ -105,44 +86,93 @@ def merge(
     )
 
 
+def _in_file_order(results: list[ScanResult]) -> list[RawFinding]:
+    """The ranges' kept findings, their local line numbers made file line numbers."""
+    out: list[RawFinding] = []
+    before = 0
+    for res in results:
+        for f in res.findings:
+            out.append(f._replace(line=f.line + before) if f.line is not None else f)
+        before += res.lines
+    return out
+
+
+def _counts(results: list[ScanResult], dups: Duplicates, added: list[RawFinding]) -> dict[str, int]:
+    """How often each code occurred in the whole file (kept in full or not)."""
+    counts: dict[str, int] = {}
+    for res in results:
+        for code, n in res.counts.items():
+            counts[code] = counts.get(code, 0) + n
+    if dups.count:
+        counts["record.duplicate"] = dups.count
+    for f in added:
+        counts[f.code] = counts.get(f.code, 0) + 1
+    return counts
+
+
+def _totals(
+    results: list[ScanResult],
+    dups: Duplicates,
+    added: list[RawFinding],
+    folded: dict[tuple[str | None, str], int],
+) -> dict[tuple[str | None, str], int]:
+    """Findings per (provider, severity), a ``once`` rule counting once (``folded`` less)."""
+    totals: dict[tuple[str | None, str], int] = {}
+    for res in results:
+        for key, n in res.totals.items():
+            totals[key] = totals.get(key, 0) + n
+    if dups.count:
+        totals[(None, "warning")] = totals.get((None, "warning"), 0) + dups.count
+    for f in added:
+        totals[(f.provider, f.severity)] = totals.get((f.provider, f.severity), 0) + 1
+    for key, n in folded.items():
+        totals[key] -= n
+    return totals
+
+
 def _collapse_once(
-    raw: list[RawFinding],
-    selected: Mapping[str, ProviderProfile],
-    counts: dict[str, int],
-    totals: dict[tuple[str | None, str], int],
-) -> list[RawFinding]:
-    """Keep the first finding of each ``once`` rule, saying how often it occurred."""
+    findings: list[RawFinding], selected: Mapping[str, ProviderProfile], counts: dict[str, int]
+) -> tuple[list[RawFinding], dict[tuple[str | None, str], int]]:
+    """Keep the first finding of each ``once`` rule, saying how often it occurred.
+
+    Returns the findings kept and, per (provider, severity), how many occurrences were folded
+    into a first one.
+    """
     once = {(p.name, r.code) for p in selected.values() for r in p.rules.values() if r.once}
+    folded: dict[tuple[str | None, str], int] = {}
     if not once:
-        return raw
+        return findings, folded
     out: list[RawFinding] = []
     seen: set[tuple[str | None, str]] = set()
-    for f in raw:
-        key = (f[4], f[2])
+    for f in findings:
+        key = (f.provider, f.code)
         if key not in once:
             out.append(f)
         elif key not in seen:
             seen.add(key)
-            n = counts.get(f[2], 1)
-            template = (
-                f"{f[6]} ({n} occurrence{'s' if n != 1 else ''} in the file)" if f[6] else f[6]
-            )
-            out.append((*f[:6], template))
-            totals[(f[4], f[5])] -= n - 1
-    return out
+            n = counts.get(f.code, 1)
+            if f.template:
+                f = f._replace(
+                    template=f"{f.template} ({n} occurrence{'s' if n != 1 else ''} in the file)"
+                )
+            out.append(f)
+            kind = (f.provider, f.severity)
+            folded[kind] = folded.get(kind, 0) + n - 1
+    return out, folded
 
 
 def _finding(f: RawFinding) -> Finding:
-    line, loc, code, args, provider, severity, template = f
-    if template is None:
-        message = render(code, args)
+    if f.template is None:
+        message = render(f.code, f.args)
     else:
         try:
-            message = template.format(**(args or {}))
+            message = f.template.format(**(f.args or {}))
         except (KeyError, IndexError, ValueError):
-            message = template
-    sev: Severity = "error" if severity == "error" else "warning"
-    return Finding(line=line, loc=loc, code=code, message=message, severity=sev, provider=provider)
+            message = f.template
+    sev: Severity = "error" if f.severity == "error" else "warning"
+    return Finding(
+        line=f.line, loc=f.loc, code=f.code, message=message, severity=sev, provider=f.provider
+    )
 
 
 def _stats(
@@ -157,13 +187,13 @@ def _stats(
     checked = sum(r.checked for r in results)
 
     def dist(attr: str) -> Distribution:
-        accs = [getattr(r, attr) for r in results if r.checked]
-        if not accs:
+        spreads: list[Spread] = [getattr(r, attr) for r in results if r.checked]
+        if not spreads:
             return Distribution()
         return Distribution(
-            min=min(a[1] for a in accs),
-            mean=round(sum(a[0] for a in accs) / checked, 2),
-            max=max(a[2] for a in accs),
+            min=min(s.low for s in spreads),
+            mean=round(sum(s.total for s in spreads) / checked, 2),
+            max=max(s.high for s in spreads),
         )
 
     over: dict[int, int] = {}
@@ -186,7 +216,7 @@ def _stats(
         messages=dist("msgs"),
         turns=dist("turns"),
         tokens=tokens,
-        total_tokens=sum(r.tokens[0] for r in results),
+        total_tokens=sum(r.tokens.total for r in results),
         trainable_tokens=sum(r.trainable for r in results),
         max_example_tokens=int(tokens.max),
         tokens_exact=counter is not None,
@@ -209,11 +239,11 @@ def _file_level(
 ) -> list[RawFinding]:
     out: list[RawFinding] = []
     if stats.examples == 0:
-        out.append((None, None, "dataset.empty", None, None, "error", None))
+        out.append(RawFinding(None, None, "dataset.empty", None, None, "error", None))
     for name, p in selected.items():
         if stats.examples and stats.examples < p.min_examples:
             out.append(
-                (
+                RawFinding(
                     None,
                     None,
                     f"{name}.too_few_examples",
@@ -225,7 +255,7 @@ def _file_level(
             )
         if p.max_file_bytes is not None and size > p.max_file_bytes:
             out.append(
-                (
+                RawFinding(
                     None,
                     None,
                     f"{name}.file_too_large",
@@ -237,7 +267,11 @@ def _file_level(
             )
         rule = p.rules.get(f"format.{fmt}") if fmt else None
         if rule is not None:
-            out.append((None, None, rule.code, {"format": fmt}, name, rule.severity, rule.message))
+            out.append(
+                RawFinding(
+                    None, None, rule.code, {"format": fmt}, name, rule.severity, rule.message
+                )
+            )
     return out
 
 

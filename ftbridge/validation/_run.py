@@ -22,7 +22,7 @@ import orjson
 from ._duplicates import Duplicates
 from ._profiles import ProviderProfile
 from ._scan import iter_lines, scan
-from ._tally import ScanConfig, ScanResult
+from ._tally import ExampleLimit, Rule, ScanConfig, ScanResult
 from ._tokens import TokenCounter
 
 Progress = Callable[[int, int], None]
@@ -39,12 +39,14 @@ def build_config(
     counter: TokenCounter | None,
     max_findings: int,
 ) -> ScanConfig:
-    rules: dict[str, list[tuple[str, str, str, str]]] = {}
+    rules: dict[str, list[Rule]] = {}
     for p in selected.values():
         for feature, rule in p.rules.items():
-            rules.setdefault(feature, []).append((p.name, rule.code, rule.severity, rule.message))
+            rules.setdefault(feature, []).append(
+                Rule(p.name, rule.code, rule.severity, rule.message)
+            )
     limits: set[int] = set()
-    example_limits: list[tuple[str, int, str]] = []
+    example_limits: list[ExampleLimit] = []
     for p in selected.values():
         plimits = dict(p.token_limits)
         if p.uses_max_length and max_length:
@@ -55,7 +57,7 @@ def build_config(
         if plimits:
             low = min(plimits.values())
             models = ", ".join(sorted(m for m, v in plimits.items() if v == low))
-            example_limits.append((p.name, low, models))
+            example_limits.append(ExampleLimit(p.name, low, models))
     return ScanConfig(
         wanted=frozenset(rules),
         rules=rules,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._codes import CODES
 from ._tokens import TokenCounter
@@ -15,9 +15,48 @@ from ._tokens import TokenCounter
 #: A longer line is reported (``line.too_long``) and skipped without being held in memory.
 MAX_LINE_BYTES = 16 << 20
 
-# (line, loc, code, args, provider, severity, message template or None for generic codes)
-RawFinding = tuple[int | None, str | None, str, Any, str | None, str, str | None]
-Rule = tuple[str, str, str, str]  # provider, code, severity, message template
+
+class RawFinding(NamedTuple):
+    """A finding before it is rendered: ``line`` is local to its range until ``_merge``."""
+
+    line: int | None
+    loc: str | None
+    code: str
+    args: Any
+    provider: str | None  # None for the generic rules
+    severity: str
+    template: str | None  # a profile's message template; None: the generic code's text
+
+
+class Rule(NamedTuple):
+    """What a profile makes of a feature, as the scan applies it."""
+
+    provider: str
+    code: str
+    severity: str
+    template: str
+
+
+class ExampleLimit(NamedTuple):
+    """A provider's lowest per-example token limit and the models it belongs to."""
+
+    provider: str
+    limit: int
+    models: str
+
+
+@dataclass(slots=True)
+class Spread:
+    """Sum, minimum and maximum of a per-example quantity."""
+
+    total: int = 0
+    low: int = 1 << 62
+    high: int = 0
+
+    def add(self, total: int, low: int, high: int) -> None:
+        self.total += total
+        self.low = min(self.low, low)
+        self.high = max(self.high, high)
 
 
 @dataclass
@@ -29,9 +68,7 @@ class ScanConfig:
     wanted: frozenset[str] = frozenset()
     rules: dict[str, list[Rule]] = field(default_factory=dict)
     limits: list[int] = field(default_factory=list)  # sorted token limits to count against
-    example_limits: list[tuple[str, int, str]] = field(
-        default_factory=list
-    )  # provider, limit, text
+    example_limits: list[ExampleLimit] = field(default_factory=list)
     max_findings: int = 1000
     max_line: int = MAX_LINE_BYTES
     counter: TokenCounter | None = None
@@ -40,9 +77,12 @@ class ScanConfig:
 
 @dataclass
 class ScanResult:
+    """What the scan of one range found; line numbers are local to the range."""
+
+    cap: int = 1000  # findings kept in full per (provider, severity)
     lines: int = 0
     examples: int = 0
-    checked: int = 0
+    checked: int = 0  # examples whose statistics were counted
     expected: str | None = None
     first_line: int = 0
     findings: list[RawFinding] = field(default_factory=list)
@@ -50,55 +90,64 @@ class ScanResult:
     counts: dict[str, int] = field(default_factory=dict)
     totals: dict[tuple[str | None, str], int] = field(default_factory=dict)
     error_lines: int = 0
+    # duplicate keys (hash | length << 32), the line and the file offset of each example
     hashes: array[int] = field(default_factory=lambda: array("q"))
     hash_lines: array[int] = field(default_factory=lambda: array("q"))
     offsets: array[int] = field(default_factory=lambda: array("q"))
-    msgs: list[int] = field(default_factory=lambda: [0, 1 << 62, 0])  # sum, min, max
-    turns: list[int] = field(default_factory=lambda: [0, 1 << 62, 0])
-    tokens: list[int] = field(default_factory=lambda: [0, 1 << 62, 0])
+    msgs: Spread = field(default_factory=Spread)
+    turns: Spread = field(default_factory=Spread)
+    tokens: Spread = field(default_factory=Spread)
     trainable: int = 0
     without_system: int = 0
-    over: dict[int, int] = field(default_factory=dict)
-    excess: dict[int, int] = field(default_factory=dict)
+    over: dict[int, int] = field(default_factory=dict)  # token limit -> examples over it
+    excess: dict[int, int] = field(default_factory=dict)  # token limit -> tokens over it
 
-    def add(self, raw: RawFinding) -> None:
+    def add(self, f: RawFinding) -> None:
         """Count a finding; keep it in full while under the cap for its provider and severity."""
-        key = (raw[4], raw[5])
+        key = (f.provider, f.severity)
         self.totals[key] = self.totals.get(key, 0) + 1
-        self.counts[raw[2]] = self.counts.get(raw[2], 0) + 1
-        if self.kept.get(key, 0) < self._cap:
+        self.counts[f.code] = self.counts.get(f.code, 0) + 1
+        if self.kept.get(key, 0) < self.cap:
             self.kept[key] = self.kept.get(key, 0) + 1
-            self.findings.append(raw)
-
-    _cap: int = 1000
+            self.findings.append(f)
 
 
-def fold(
-    r: ScanResult, tok: array[int], train: array[int], msgs: array[int], turns: array[int]
-) -> None:
-    if not tok:
-        return
-    r.checked += len(tok)
-    r.trainable += sum(train)
-    for acc, values in ((r.tokens, tok), (r.msgs, msgs), (r.turns, turns)):
-        acc[0] += sum(values)
-        acc[1] = min(acc[1], min(values))
-        acc[2] = max(acc[2], max(values))
-    for values in (tok, train, msgs, turns):
-        del values[:]
+class PerExample:
+    """Per-example numbers, appended cheaply and folded into a result now and then."""
+
+    __slots__ = ("messages", "tokens", "trainable", "turns")
+
+    #: Fold after this many examples.
+    BATCH = 1 << 16
+
+    def __init__(self) -> None:
+        self.tokens, self.trainable = array("q"), array("q")
+        self.messages, self.turns = array("q"), array("q")
+
+    def fold_into(self, r: ScanResult) -> None:
+        tok = self.tokens
+        if not tok:
+            return
+        r.checked += len(tok)
+        r.trainable += sum(self.trainable)
+        for acc, values in ((r.tokens, tok), (r.msgs, self.messages), (r.turns, self.turns)):
+            acc.add(sum(values), min(values), max(values))
+        for values in (tok, self.trainable, self.messages, self.turns):
+            del values[:]
 
 
 def flush_findings(
     r: ScanResult, ln: int, out: list[Any], feats: list[Any], rules: dict[str, list[Rule]]
 ) -> None:
+    """Turn one record's generic findings (``out``) and features (``feats``) into findings."""
     had_error = False
     for loc, code, args in out:
         sev = CODES[code][0]
         had_error = had_error or sev == "error"
-        r.add((ln, loc, code, args, None, sev, None))
+        r.add(RawFinding(ln, loc, code, args, None, sev, None))
     for loc, feat, args in feats:
-        for provider, pcode, psev, template in rules.get(feat, ()):
-            r.add((ln, loc, pcode, args, provider, psev, template))
+        for rule in rules.get(feat, ()):
+            r.add(RawFinding(ln, loc, rule.code, args, rule.provider, rule.severity, rule.template))
     if had_error:
         r.error_lines += 1
     out.clear()
@@ -107,7 +156,7 @@ def flush_findings(
 
 def line_finding(r: ScanResult, ln: int, code: str, args: Any) -> None:
     sev = CODES[code][0]
-    r.add((ln, None, code, args, None, sev, None))
+    r.add(RawFinding(ln, None, code, args, None, sev, None))
     if sev == "error":
         r.error_lines += 1
 
@@ -130,23 +179,30 @@ def bad_line(r: ScanResult, ln: int, raw: memoryview, complete: int, exc: Except
     return False
 
 
+_TOKEN_LIMIT = (
+    "example has {tokens} tokens, over the {limit}-token limit of {models}; "
+    "it will be truncated in training: shorten or split it"
+)
+
+
 def over_limit(r: ScanResult, cfg: ScanConfig, ln: int, tokens: int, exact: bool) -> None:
+    """Count an example over some token limit, and warn for the providers it exceeds."""
     for limit in cfg.limits:
         if tokens > limit:
             r.over[limit] = r.over.get(limit, 0) + 1
             r.excess[limit] = r.excess.get(limit, 0) + tokens - limit
     shown = str(tokens) if exact else f"~{tokens}"
-    for provider, limit, models in cfg.example_limits:
-        if tokens > limit:
+    for el in cfg.example_limits:
+        if tokens > el.limit:
+            args = {"tokens": shown, "limit": el.limit, "models": el.models}
             r.add(
-                (
+                RawFinding(
                     ln,
                     None,
-                    f"{provider}.token_limit",
-                    {"tokens": shown, "limit": limit, "models": models},
-                    provider,
+                    f"{el.provider}.token_limit",
+                    args,
+                    el.provider,
                     "warning",
-                    "example has {tokens} tokens, over the {limit}-token limit of {models}; "
-                    "it will be truncated in training: shorten or split it",
+                    _TOKEN_LIMIT,
                 )
             )
