@@ -178,3 +178,29 @@ def test_retrain_of_an_unknown_job_is_a_clear_error(no_remote_env: None) -> None
     with pytest.raises(ftbridge.JobNotFoundError, match="PROVIDER:JOB_ID"):
         ftbridge.retrain("nonsense", provider="local", model="x")
     assert main(["retrain", "nonsense", "--provider", "local"]) == 2
+
+
+def test_inventory_covers_every_configured_provider(
+    openai_emulator: OpenAIEmulator,
+    together_emulator: TogetherEmulator,
+    train_file: Path,
+) -> None:
+    openai_job = _tuned_openai_job(train_file)
+    together_job = ftbridge.submit(
+        train_file,
+        provider="together",
+        model="meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
+        hyperparameters={"epochs": 1},
+    )
+    together_job.wait(timeout=60)
+    items = ftbridge.inventory(today=date(2026, 12, 1))
+    by_model = {i.model: i for i in items}
+    assert by_model[openai_job.fine_tuned_model].days_left == 44
+    tg = by_model[together_job.fine_tuned_model]
+    assert (tg.provider, tg.job, tg.shutdown_date, tg.days_left) == (
+        "together",
+        together_job.id,
+        None,
+        None,
+    )
+    assert items[-1].provider == "together"  # unknown dates sort after known ones

@@ -28,6 +28,7 @@ import together
 from pydantic import BaseModel
 from together.lib.resources.fine_tuning import create_finetune_request
 
+from ftbridge import _secrets
 from ftbridge._exceptions import (
     ConfigError,
     InferenceError,
@@ -45,8 +46,9 @@ from ftbridge._models import (
     MetricPoint,
     Preflight,
 )
+from ftbridge.migrate import RemoteModel
 
-from . import _request, _status, _upload
+from . import _inventory, _request, _status, _upload
 from ._errors import PROVIDER, sdk_errors
 from ._handle import TogetherModelHandle
 from ._options import RENAMED_OPTIONS, TogetherOptions
@@ -99,12 +101,14 @@ class TogetherProvider:
                 "no Together API key: set the TOGETHER_API_KEY environment variable "
                 "(or api_key in [providers.together] of ftbridge.toml)"
             )
+        _secrets.register(key)  # scrubbed from every message, log and stored row
         url = base_url or os.environ.get("TOGETHER_BASE_URL") or None
         if url:
             # The SDK's paths start with /v1; a base URL that ends with it would double it.
             url = url.rstrip("/").removesuffix("/v1")
         self._key_source = "api_key setting" if api_key else "TOGETHER_API_KEY"
         self.base_url = url or "https://api.together.ai"
+        _secrets.register_url(self.base_url)
         self.timeout = float(timeout) if timeout is not None else 60.0
         self.file_timeout = float(file_timeout)
         # max_retries=0: the core retries, and the SDK would also retry 409s and creates.
@@ -263,6 +267,15 @@ class TogetherProvider:
             return None
         newest = max(found, key=lambda job: str(job.get("created_at") or ""))
         return _status.snapshot(newest)
+
+    def list_fine_tuned_models(self) -> list[RemoteModel]:
+        """The account's fine-tuned models (Together gives no shutdown dates for them)."""
+        with sdk_errors("list fine-tuning jobs"):
+            listing = self._client.fine_tuning.list()
+        return _inventory.fine_tuned_models(list(listing.data))
+
+    #: What Together resolved for a job's settings (used by ``ftbridge retrain``).
+    trained_hyperparameters = staticmethod(_inventory.trained_hyperparameters)
 
     def refresh(self, native_id: str) -> JobSnapshot:
         """The job's state; once it has ended, with its checkpoints in ``details``."""
