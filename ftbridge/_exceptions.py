@@ -40,12 +40,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._secrets import scrub
+
 if TYPE_CHECKING:
     from .validation import ValidationReport
 
 
 class FtbridgeError(Exception):
-    """Base class of every error ftbridge raises."""
+    """Base class of every error ftbridge raises.
+
+    Its message and text attributes never hold a secret: each configured secret's value is
+    scrubbed from them (``ftbridge._secrets``), a key echoed in a server's error text included.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(scrub(a) if isinstance(a, str) else a for a in args))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, scrub(value) if isinstance(value, str) else value)
+
+    def __str__(self) -> str:
+        return scrub(super().__str__())
+
+    def __repr__(self) -> str:
+        return scrub(super().__repr__())
 
 
 # -- datasets -----------------------------------------------------------------------------------

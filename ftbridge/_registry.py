@@ -92,6 +92,7 @@ def get_provider(name: str | None = None, **settings: Any) -> Provider:
     >>> provider = ftbridge.get_provider("openai", base_url="http://127.0.0.1:8000/v1")
     """
     from ._config import load_config
+    from ._secrets import register_settings
 
     config = load_config()
     name = name or config.default_provider
@@ -100,5 +101,6 @@ def get_provider(name: str | None = None, **settings: Any) -> Provider:
             "no provider given: pass provider=..., set FTBRIDGE_PROVIDER, or set "
             "[defaults] provider in ftbridge.toml"
         )
+    register_settings(settings)  # the file's secrets are registered as it is read
     merged: Mapping[str, Any] = {**config.provider_settings(name), **settings}
     return provider_class(name).from_config(merged)

@@ -243,3 +243,6 @@ __all__ = [
     "scrub_any",
     "scrubbed_output",
 ]
+
+
+install_log_scrubbing()

@@ -18,9 +18,11 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
+from pydantic import BaseModel
 
 from ._models import Event, JobSnapshot, JobSpec, JobStatus, MetricPoint, utcnow
 from ._paths import home
+from ._secrets import scrub
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: jobs, events, metrics
@@ -60,6 +62,11 @@ MIGRATIONS: tuple[str, ...] = (
 
 
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
+
+
+def _clean(model: BaseModel) -> str:
+    """A row's JSON body, with every registered secret scrubbed (a key echoed in an error)."""
+    return scrub(model.model_dump_json())
 
 
 @dataclass(frozen=True)
@@ -169,7 +176,7 @@ class JobStore:
                 (
                     spec.idempotency_key,
                     spec.provider,
-                    spec.model_dump_json(),
+                    _clean(spec),
                     spec.training.sha256,
                     fingerprint,
                     JobStatus.PENDING.value,
@@ -210,7 +217,7 @@ class JobStore:
                     snapshot.native_id,
                     snapshot.status.value,
                     snapshot.raw_status,
-                    snapshot.model_dump_json(),
+                    _clean(snapshot),
                     utcnow().isoformat(),
                     key,
                 ),
@@ -232,7 +239,7 @@ class JobStore:
         A terminal status is never replaced by a live one (another process may have polled
         an older state and written it late), unless ``force`` (a resumed job).
         """
-        body = snapshot.model_dump_json()
+        body = _clean(snapshot)
         row = self._conn().execute("SELECT snapshot FROM jobs WHERE key = ?", (key,)).fetchone()
         if row is not None and row["snapshot"] == body:
             return snapshot  # nothing changed: no write, no lock
@@ -306,7 +313,7 @@ class JobStore:
                 cur = conn.execute(
                     "INSERT OR IGNORE INTO events (job_key, event_id, seq, body)"
                     " VALUES (?, ?, ?, ?)",
-                    (key, event.id, seq + 1, event.model_dump_json()),
+                    (key, event.id, seq + 1, _clean(event)),
                 )
                 if cur.rowcount:
                     seq += 1
@@ -333,7 +340,7 @@ class JobStore:
         with self._write() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO metrics (job_key, step, body) VALUES (?, ?, ?)",
-                [(key, p.step, p.model_dump_json()) for p in points],
+                [(key, p.step, _clean(p)) for p in points],
             )
 
     def metrics(self, key: str) -> list[MetricPoint]:

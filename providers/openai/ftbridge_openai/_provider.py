@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import openai
 from pydantic import BaseModel
 
+from ftbridge import _secrets
 from ftbridge._exceptions import (
     ConfigError,
     JobNotSucceededError,
@@ -115,8 +116,10 @@ class OpenAIProvider:
                 "no OpenAI API key: set the OPENAI_API_KEY environment variable "
                 "(or api_key in [providers.openai] of ftbridge.toml)"
             )
+        _secrets.register(key)  # scrubbed from every message, log and stored row
         self._key_source = "settings" if api_key else "OPENAI_API_KEY"
         self._base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        _secrets.register_url(self._base_url)
         self._organization = organization
         self._project = project
         self._timeout = float(timeout) if timeout is not None else 120.0
