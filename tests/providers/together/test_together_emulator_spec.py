@@ -21,20 +21,19 @@ from ftbridge_together.emulator import TogetherEmulator
 from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
+from spec_documents import require_spec
 from together_data import API_KEY, spec_for
 
 from ftbridge import Hyperparameters
 
-SPEC_PATH = Path("/work/shared/specs/together-openapi.yaml")
 ROOT = "urn:together-openapi"
 
 
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
-    if not SPEC_PATH.is_file():
-        pytest.skip(f"the Together OpenAPI document is not at {SPEC_PATH}")
+    path = require_spec("together-openapi.yaml")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with SPEC_PATH.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8") as handle:
         doc: dict[str, Any] = yaml.load(handle, Loader=loader)
     # The document's own defect: cosine scheduler arguments also satisfy the linear schema (it
     # allows extra keys), so its ``oneOf`` refuses every cosine scheduler the SDK sends.
