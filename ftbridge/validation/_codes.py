@@ -12,7 +12,7 @@ from typing import Literal
 Severity = Literal["error", "warning"]
 
 #: Bump when a rule changes what it reports, so cached reports are not reused.
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 
 ERROR: Severity = "error"
 WARNING: Severity = "warning"
@@ -75,6 +75,15 @@ CODES: dict[str, tuple[Severity, str]] = {
     ),
     # -- the dataset ----------------------------------------------------------------------------
     "dataset.empty": (ERROR, "the dataset has no examples"),
+    "dataset.not_utf8": (
+        ERROR,
+        "the file is {encoding}; save it as UTF-8 ({hint}); its lines were not checked",
+    ),
+    "dataset.json_array": (
+        ERROR,
+        "this is a JSON array; write one JSON object per line (JSONL), for example with: "
+        "{hint}; its lines were not checked",
+    ),
     # -- chat -----------------------------------------------------------------------------------
     "chat.messages_type": (ERROR, '"messages" must be a list of message objects, found {found}'),
     "chat.messages_empty": (ERROR, '"messages" is empty; add the conversation\'s messages'),

@@ -11,6 +11,7 @@ from . import _cache
 from ._codes import RULES_VERSION
 from ._profiles import profiles, profiles_fingerprint
 from ._run import build_config, run_file
+from ._sniff import check_provider_name, file_sha256, read_head, shape_error, shape_report
 from ._source import Source, open_source
 from ._tokens import TokenCounter, resolve
 
@@ -102,15 +103,29 @@ def check(
 
     Like :func:`validate` but never raises :class:`DatasetValidationError`: use it when you
     want the report either way (the CLI, a preflight). An unreadable source still raises
-    :class:`DatasetReadError`. ``progress(done_bytes, total_bytes)`` is called as work advances::
+    :class:`DatasetReadError`, and an unknown ``provider`` :class:`UnknownProviderError`.
+    ``progress(done_bytes, total_bytes)`` is called as work advances::
 
         ds = ftbridge.validation.check("train.jsonl")
         print(ds.report.format_text())
     """
     counter = resolve(tokenizer)
     selected = profiles()
+    check_provider_name(provider, selected)
     path, st, sha = open_source(source)
     spath = str(path)
+    shape = shape_error(spath, read_head(path), st.st_size)
+    if shape is not None:  # UTF-16, a JSON array: one error, the lines are not checked
+        sha = sha or _cache.known_sha256(spath, st) or file_sha256(path)
+        report = shape_report(
+            *shape,
+            path=spath,
+            sha256=sha,
+            size=st.st_size,
+            selected=selected,
+            max_findings=MAX_FINDINGS,
+        )
+        return ValidatedDataset(path, _for_provider(report, provider))
     cacheable = counter is None or counter.label.startswith("tiktoken")
     key = _cache.report_key(
         RULES_VERSION,

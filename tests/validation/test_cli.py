@@ -52,7 +52,7 @@ def test_json_output(tmp_jsonl: Any, capsys: pytest.CaptureFixture[str]) -> None
     ]
     assert [w["code"] for w in doc["warnings"]] == ["record.duplicate"]
     assert (doc["error_count"], doc["warning_count"]) == (1, 1)
-    assert doc["stats"]["examples"] == 3 and len(doc["sha256"]) == 64
+    assert doc["stats"]["examples"] == 2 and len(doc["sha256"]) == 64  # {nope is no example
     assert set(doc["providers"]) >= {"openai", "together", "local"}
     assert doc["providers"]["openai"]["errors"][0]["code"] == "openai.too_few_examples"
 

@@ -125,3 +125,44 @@ def test_mutated_records(tmp_path: Path, mutations: list[tuple[list[Any], str, A
 def test_iterable_of_arbitrary_dicts(records: list[dict[str, Any]]) -> None:
     ds = check(records)
     assert ds.report.stats.examples == len(records)
+
+
+_records = st.lists(st.integers(0, 50).map(chat), min_size=1, max_size=6)
+
+
+@_SETTINGS
+@given(
+    records=_records,
+    encoding=st.sampled_from(
+        ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"]
+    ),
+    newline=st.sampled_from(["\n", "\r\n"]),
+)
+def test_utf16_and_utf32_files_get_one_error_naming_the_encoding(
+    tmp_path: Path, records: list[dict[str, Any]], encoding: str, newline: str
+) -> None:
+    path = tmp_path / "fuzz.jsonl"
+    text = "".join(json.dumps(r, ensure_ascii=False) + newline for r in records)
+    path.write_bytes(text.encode(encoding))
+    report = check(path).report
+    assert [f.code for f in report.findings()] == ["dataset.not_utf8"]
+    assert f"the file is {encoding[:6].upper()}; save it as UTF-8" in report.errors[0].message
+    assert report.stats.examples == 0 and not report.valid
+
+
+@_SETTINGS
+@given(
+    records=_records,
+    indent=st.sampled_from([None, 1, 2, 4]),
+    lead=st.sampled_from(["", "\n", "  "]),
+)
+def test_a_json_array_gets_one_error_saying_so(
+    tmp_path: Path, records: list[dict[str, Any]], indent: int | None, lead: str
+) -> None:
+    path = tmp_path / "fuzz.jsonl"
+    path.write_text(lead + json.dumps(records, indent=indent))
+    report = check(path).report
+    assert [f.code for f in report.findings()] == ["dataset.json_array"]
+    assert "this is a JSON array; write one JSON object per line (JSONL)" in (
+        report.errors[0].message
+    )
