@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "DatasetReadError": "._exceptions",
     "DatasetRef": "._models",
     "DatasetValidationError": "._exceptions",
+    "EvalReport": ".eval",
     "Event": "._models",
     "FtbridgeError": "._exceptions",
     "Generation": "._provider",
@@ -74,6 +75,7 @@ _EXPORTS: dict[str, str] = {
     "list_jobs": "._api",
     "list_providers": "._registry",
     "load_config": "._config",
+    "open_model": "._open",
     "submit": "._api",
     "inventory": ".migrate._inventory",
     "retrain": ".migrate._retrain",
@@ -82,6 +84,7 @@ _EXPORTS: dict[str, str] = {
     "RemoteModel": ".migrate._models",
     "ProviderClosedError": "._exceptions",
     "ModelShutDownError": "._exceptions",
+    "evaluate": ".eval",
     "validate": ".validation",
     "wait_all": "._follow",
 }
@@ -150,7 +153,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
         Preflight,
         Usage,
     )
+    from ._open import open_model
     from ._polling import PollPolicy
     from ._provider import Generation, ModelHandle, Provider
     from ._registry import get_provider, list_providers
+    from .eval import EvalReport, evaluate
     from .validation import Finding, ValidatedDataset, ValidationReport, validate

@@ -380,6 +380,11 @@ class FakeProvider:
             raise InferenceError(f"fake job {snapshot.native_id} has no model")
         return FakeModelHandle(snapshot.model)
 
+    def open_named_model(self, model: str) -> ModelHandle:
+        """A handle on a model by name: ``open_model("fake:base")`` talks to ``fake:base``."""
+        self._enter("open_named_model", model)
+        return FakeModelHandle(f"{self.name}:{model}")
+
 
 class FakeModelHandle(ModelHandle):
     """Replies ``"<model> heard: <last user message>"``, deterministically."""

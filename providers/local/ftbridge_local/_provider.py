@@ -59,6 +59,27 @@ _TERMINAL = {"succeeded", "failed", "cancelled"}
 _START_GRACE_S = 60.0
 
 
+def _model_dir_for(model: str) -> Path:
+    """The directory of a model named by path or by Hugging Face hub id."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    looks_like_hub_id = model.count("/") == 1 and not model.startswith((".", "/", "~"))
+    if not looks_like_hub_id:
+        raise ConfigError(
+            f"no local model directory {model!r} (from {Path.cwd()}); give a directory with a "
+            "Hugging Face model or a run, or a hub id such as Qwen/Qwen2.5-0.5B-Instruct"
+        )
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(model))
+    except Exception as exc:  # offline, unknown repo, no access: one message for all
+        raise ConfigError(
+            f"cannot open the Hugging Face model {model!r}: {exc.__class__.__name__}: {exc}"
+        ) from exc
+
+
 def _parse_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
@@ -317,6 +338,17 @@ class LocalProvider:
         from ._handle import LocalModelHandle
 
         return LocalModelHandle(self._run(snapshot.native_id).model_dir)
+
+    def open_named_model(self, model: str) -> LocalModelHandle:
+        """A handle on a model by name: a local directory (a Hugging Face model or a run's
+        model) or a Hugging Face hub id (from the local cache, downloaded when allowed).
+
+        Its ``name`` is the resolved directory, so the same model has the same name from any
+        working directory.
+        """
+        from ._handle import LocalModelHandle
+
+        return LocalModelHandle(_model_dir_for(model))
 
     # -- waiting, for callers that drive the provider directly --------------------------------
 
