@@ -76,6 +76,9 @@ _EXPORTS: dict[str, str] = {
     "list_providers": "._registry",
     "load_config": "._config",
     "open_model": "._open",
+    "ServableAdapter": "._serving",
+    "Server": "._serving",
+    "serve": "._serving",
     "submit": "._api",
     "inventory": ".migrate._inventory",
     "retrain": ".migrate._retrain",
@@ -134,6 +137,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
         UnsupportedHyperparameterError,
     )
     from ._follow import wait_all
+    from ._serving import ServableAdapter, Server, serve
     from .migrate._inventory import inventory
     from .migrate._models import InventoryItem, ProviderClosing, RemoteModel
     from .migrate._retrain import retrain

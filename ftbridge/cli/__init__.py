@@ -38,7 +38,16 @@ from .._secrets import scrubbed_output
 from ._output import OutputError, discard_stdout, guarded_stdout
 
 # Each module defines ``register(subparsers)``, which adds its parser and sets ``handler``.
-_COMMAND_MODULES = ("_validate", "_submit", "_follow", "_manage", "_chat", "_info", "_migrate")
+_COMMAND_MODULES = (
+    "_validate",
+    "_submit",
+    "_follow",
+    "_manage",
+    "_chat",
+    "_info",
+    "_migrate",
+    "_serve",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

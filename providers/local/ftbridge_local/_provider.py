@@ -50,6 +50,7 @@ from ._options import RENAMED_OPTIONS, LocalOptions
 from ._runs import RunDir, now_iso, run_id_for, write_json_atomic
 
 if TYPE_CHECKING:
+    from ftbridge._serving import ServableAdapter
     from ftbridge.validation import ValidatedDataset
 
     from ._handle import LocalModelHandle
@@ -349,6 +350,20 @@ class LocalProvider:
         from ._handle import LocalModelHandle
 
         return LocalModelHandle(_model_dir_for(model))
+
+    def adapter_for_serving(self, snapshot: JobSnapshot, spec: JobSpec) -> ServableAdapter:
+        """The run's adapter and its base, for ``ftbridge serve`` (``ftbridge_local.serve``)."""
+        from ftbridge._serving import ServableAdapter
+
+        run = self._run(snapshot.native_id)
+        if snapshot.status != JobStatus.SUCCEEDED or not run.model_dir.is_dir():
+            raise JobNotSucceededError(
+                f"run {snapshot.native_id} is {snapshot.status}; only a succeeded run is served",
+                job_id=f"local:{snapshot.native_id}",
+            )
+        return ServableAdapter(
+            name=f"local:{run.id}", path=str(run.model_dir), base_model=spec.model
+        )
 
     # -- waiting, for callers that drive the provider directly --------------------------------
 

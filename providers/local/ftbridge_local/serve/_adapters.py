@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,7 +208,9 @@ class AdapterRegistry:
     def _evict(self, name: str) -> None:
         slot = self._loaded.pop(name)
         if self._loaded:
-            self.model.delete_adapter(slot)
+            with warnings.catch_warnings():  # "adapter X was active": rows name their adapter
+                warnings.filterwarnings("ignore", message=".*was active which is now deleted")
+                self.model.delete_adapter(slot)
         else:
             # PEFT cannot run with no adapter left: take the LoRA layers out, back to the base.
             self.model = self.model.unload()

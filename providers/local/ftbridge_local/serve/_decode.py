@@ -37,6 +37,7 @@ class Row:
     sent: int = 0
     generator: Any = None
     done: bool = False  # out of its batch (finished, failed or cancelled)
+    finish: str | None = None  # why it ended, once it did: "stop" or "length"
 
     def usage(self) -> dict[str, int]:
         return {
@@ -157,7 +158,7 @@ def run_batch(
                 if reason is None:
                     keep.append(j)
                 else:
-                    row.done = True
+                    row.done, row.finish = True, reason
                     row.emit(("done", reason, row.usage()))
             if len(keep) < len(alive):
                 if not keep:

@@ -40,6 +40,7 @@ class BatchScheduler:
         self.batches = 0
         self.largest_batch = 0
         self._current: list[Row] = []
+        self.abandoned = 0  # rows whose client left while they were decoding
 
     def stats(self) -> dict[str, int]:
         """Rows decoding now, rows waiting, and batches run so far (for ``/health``)."""
@@ -48,6 +49,7 @@ class BatchScheduler:
             "waiting": len(self._waiting) + self._queue.qsize(),
             "batches": self.batches,
             "largest_batch": self.largest_batch,
+            "abandoned": self.abandoned,
         }
 
     def start(self) -> None:
@@ -132,6 +134,7 @@ class BatchScheduler:
             finally:
                 for row in batch:
                     row.done = True
+                self.abandoned += sum(1 for r in batch if r.finish is None and r.cancelled.is_set())
                 self._current = []
         self.batches += 1
         self.largest_batch = max(self.largest_batch, len(batch))

@@ -1,0 +1,172 @@
+"""Adapters at run time: load and unload (vLLM's routes), LRU eviction, and what is refused."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from conftest import QUESTIONS, Adapters, Reference, make_adapter
+
+import ftbridge
+
+MAX_TOKENS = 8
+
+
+def ask(client: Any, model: str, question: str = QUESTIONS[0]) -> str:
+    reply = client.chat.completions.create(
+        model=model,
+        messages=[{"role": "user", "content": question}],
+        max_tokens=MAX_TOKENS,
+        temperature=0,
+    )
+    return str(reply.choices[0].message.content)
+
+
+def health(server: Any) -> dict[str, Any]:
+    return dict(httpx.get(server.url + "/health").json())
+
+
+@pytest.fixture(scope="module")
+def small_server(adapters: Adapters) -> Any:
+    """At most two adapters in memory, no key."""
+    with ftbridge.serve(
+        base=str(adapters.base),
+        adapters={n: str(adapters.paths[n]) for n in ("support", "legal", "brief")},
+        port=0,
+        max_loaded=2,
+    ) as started:
+        yield started
+
+
+@pytest.fixture
+def small(small_server: Any) -> Any:
+    return openai.OpenAI(base_url=small_server.base_url, api_key="unused", max_retries=0)
+
+
+def test_least_recently_used_adapters_are_unloaded_and_come_back(
+    small_server: Any, small: Any, adapters: Adapters, reference: Reference
+) -> None:
+    ask(small, "support")
+    ask(small, "legal")
+    assert health(small_server)["loaded"] == ["support", "legal"]
+    ask(small, "brief")  # evicts support, the least recently used
+    assert health(small_server)["loaded"] == ["legal", "brief"]
+    again = ask(small, "support")  # reloaded on demand, evicting legal
+    assert health(small_server)["loaded"] == ["brief", "support"]
+    assert again == reference.answer(adapters.base, adapters.paths["support"], QUESTIONS[0], 8)
+    ids = [m.id for m in small.models.list()]
+    assert ids[1:] == ["support", "legal", "brief"]  # all still served
+
+
+def test_a_batch_wanting_more_adapters_than_fit_still_answers_each(
+    small: Any, adapters: Adapters, reference: Reference
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [("support", "legal", "brief")[i % 3] for i in range(9)]
+    with ThreadPoolExecutor(9) as pool:
+        got = list(pool.map(lambda name: ask(small, name, QUESTIONS[1]), jobs))
+    for name, text in zip(jobs, got, strict=True):
+        assert text == reference.answer(adapters.base, adapters.paths[name], QUESTIONS[1], 8)
+
+
+def test_load_and_unload_at_run_time(
+    small_server: Any, small: Any, adapters: Adapters, reference: Reference
+) -> None:
+    url = small_server.base_url
+    loaded = httpx.post(
+        url + "/load_lora_adapter",
+        json={"lora_name": "extra", "lora_path": str(adapters.paths["extra"])},
+    )
+    assert loaded.status_code == 200, loaded.text
+    assert "extra" in [m.id for m in small.models.list()]
+    assert ask(small, "extra") == reference.answer(
+        adapters.base, adapters.paths["extra"], QUESTIONS[0], 8
+    )
+    twice = httpx.post(
+        url + "/load_lora_adapter",
+        json={"lora_name": "extra", "lora_path": str(adapters.paths["extra"])},
+    )
+    assert twice.status_code == 400 and "already loaded" in twice.json()["error"]["message"]
+    assert httpx.post(url + "/unload_lora_adapter", json={"lora_name": "extra"}).status_code == 200
+    with pytest.raises(openai.NotFoundError):
+        ask(small, "extra")
+    gone = httpx.post(url + "/unload_lora_adapter", json={"lora_name": "extra"})
+    assert gone.status_code == 404
+    missing = httpx.post(url + "/load_lora_adapter", json={"lora_name": "x", "lora_path": "/nope"})
+    assert (
+        missing.status_code == 400 and "adapter_config.json" in missing.json()["error"]["message"]
+    )
+
+
+def test_a_dora_adapter_is_refused_with_the_reason(small_server: Any, adapters: Adapters) -> None:
+    response = httpx.post(
+        small_server.base_url + "/load_lora_adapter",
+        json={"lora_name": "d", "lora_path": str(adapters.paths["dora"])},
+    )
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert "DoRA" in message and "mixed-adapter batches" in message
+    with pytest.raises(ftbridge.ConfigError, match="DoRA"):
+        ftbridge.serve(base=str(adapters.base), adapters={"d": str(adapters.paths["dora"])}, port=0)
+
+
+def test_an_adapter_of_another_base_is_refused_naming_both(
+    small_server: Any, adapters: Adapters, tmp_path: Path
+) -> None:
+    from ftbridge_local.testing import build_tiny_model
+
+    other = build_tiny_model(tmp_path / "other-base", seed=9)
+    foreign = make_adapter(other, tmp_path / "foreign", seed=1)
+    response = httpx.post(
+        small_server.base_url + "/load_lora_adapter",
+        json={"lora_name": "foreign", "lora_path": str(foreign)},
+    )
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert str(other) in message and str(adapters.base) in message
+
+
+def test_qlora_adapters_are_served_on_the_4bit_base_they_were_trained_on(
+    adapters: Adapters, reference: Reference, tmp_path: Path
+) -> None:
+    qlora = make_adapter(adapters.base, tmp_path / "qlora", seed=6, quantized=True)
+    with ftbridge.serve(base=str(adapters.base), adapters={"q": str(qlora)}, port=0) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+        for question in QUESTIONS[:2]:
+            expected = reference.answer(adapters.base, qlora, question, 8, quantized=True)
+            assert ask(client, "q", question) == expected
+        # a LoRA adapter trained on the unquantised base does not belong on this one
+        response = httpx.post(
+            server.base_url + "/load_lora_adapter",
+            json={"lora_name": "plain", "lora_path": str(adapters.paths["support"])},
+        )
+        assert response.status_code == 400
+        assert "4-bit NF4" in response.json()["error"]["message"]
+
+
+def test_logs_hold_neither_the_key_nor_the_prompt_unless_asked(
+    adapters: Adapters, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret_prompt = "What is the purple zebra?"
+    key = "sk-do-not-log-me-42"
+    caplog.set_level(logging.DEBUG)
+    for log_prompts in (False, True):
+        caplog.clear()
+        with ftbridge.serve(
+            base=str(adapters.base),
+            adapters={"support": str(adapters.paths["support"])},
+            port=0,
+            api_key=key,
+            log_prompts=log_prompts,
+        ) as server:
+            client = openai.OpenAI(base_url=server.base_url, api_key=key, max_retries=0)
+            ask(client, "support", secret_prompt)
+            assert key not in repr(server.spec)
+        assert "completion_tokens=8" in caplog.text
+        assert key not in caplog.text
+        assert (secret_prompt in caplog.text) is log_prompts
