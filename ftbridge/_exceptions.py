@@ -14,7 +14,8 @@ Every error is an ``FtbridgeError``; catch that to catch them all::
     │   └── MissingCredentialsError     says which variable or setting to set
     ├── ProviderError                   .provider, .code, .status_code
     │   ├── TransientProviderError      retried by the core: .retry_after (seconds or None)
-    │   │   └── RateLimitError
+    │   │   ├── RateLimitError
+    │   │   └── ProviderUnreachableError  cannot connect at all: .url (retried briefly)
     │   ├── AuthenticationError
     │   ├── PermissionDeniedError
     │   │   └── ProviderClosedError     no new jobs any more: see ``ftbridge retrain``
@@ -147,6 +148,15 @@ class TransientProviderError(ProviderError):
 
 class RateLimitError(TransientProviderError):
     """The provider asked us to slow down (HTTP 429); ``.retry_after`` when it said how long."""
+
+
+class ProviderUnreachableError(TransientProviderError):
+    """No connection could be made (refused, unresolvable host, connect timeout): the request
+    never left this machine. ``.url``: where it tried to connect. Retried only briefly."""
+
+    def __init__(self, message: str, *, url: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.url = url
 
 
 class AuthenticationError(ProviderError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from ._exceptions import (
     JobNotSucceededError,
     JobTimeoutError,
     NotSupportedError,
+    TransientProviderError,
 )
 from ._models import (
     Event,
@@ -28,6 +30,8 @@ from ._provider import ModelHandle, Provider
 from ._store import JobRecord, JobStore
 
 T = TypeVar("T")
+
+log = logging.getLogger("ftbridge")
 
 
 class Job:
@@ -55,6 +59,8 @@ class Job:
         self._snapshot: JobSnapshot = record.snapshot
         self._poll_given = poll is not None
         self.poll = poll or PollPolicy()
+        #: Set by :meth:`refresh` when it kept the stored state (the provider did not answer).
+        self.note: str | None = None
 
     # -- identity and state ---------------------------------------------------------------------
 
@@ -115,8 +121,21 @@ class Job:
     # -- operations -----------------------------------------------------------------------------
 
     def refresh(self) -> JobSnapshot:
-        """Ask the provider for the job's state now (retrying passing failures)."""
-        snapshot = self._call(lambda: self._provider.refresh(self._native_id))
+        """Ask the provider for the job's state now (retrying passing failures).
+
+        A job already known to have ended is asked once: when the provider cannot answer, the
+        stored final state is kept and :attr:`note` says why it was not refreshed.
+        """
+        self.note = None
+        if self._snapshot.status.is_terminal:
+            try:
+                snapshot = self._provider.refresh(self._native_id)
+            except TransientProviderError as exc:
+                self.note = f"showing the last known state ({exc})"
+                log.info("job %s: %s", self.id, self.note)
+                return self._snapshot
+        else:
+            snapshot = self._call(lambda: self._provider.refresh(self._native_id))
         self._snapshot = self._store.update_snapshot(self._key, snapshot)
         return self._snapshot
 

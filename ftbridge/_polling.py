@@ -9,14 +9,15 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import random
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
-from ._exceptions import TransientProviderError
+from ._exceptions import ProviderUnreachableError, TransientProviderError
 
 T = TypeVar("T")
 
@@ -31,7 +32,9 @@ class PollPolicy:
     while nothing changes; a change of status or step brings it back to ``initial``. Every
     interval is spread by ``jitter`` (a fraction) so many waiting processes do not poll in step.
     A transient error is retried up to ``retry_attempts`` times with exponential backoff capped
-    at ``retry_max_wait``, or after exactly the ``Retry-After`` the provider sent.
+    at ``retry_max_wait``, or after exactly the ``Retry-After`` the provider sent. A provider
+    that cannot be connected to at all is tried ``connect_attempts`` times, ``connect_wait``
+    seconds apart (doubling), so a wrong URL or a closed port fails in seconds, not minutes.
     """
 
     initial: float = 2.0
@@ -41,10 +44,14 @@ class PollPolicy:
     retry_attempts: int = 8
     retry_initial: float = 1.0
     retry_max_wait: float = 60.0
+    connect_attempts: int = 3
+    connect_wait: float = 0.5
 
     def __post_init__(self) -> None:
         if self.initial <= 0 or self.maximum < self.initial:
             raise ValueError("PollPolicy needs 0 < initial <= maximum")
+        if self.connect_attempts < 1 or self.connect_wait < 0:
+            raise ValueError("PollPolicy needs connect_attempts >= 1 and connect_wait >= 0")
         if self.multiplier < 1 or not 0 <= self.jitter < 1 or self.retry_attempts < 1:
             raise ValueError(
                 "PollPolicy needs multiplier >= 1, 0 <= jitter < 1, retry_attempts >= 1"
@@ -74,31 +81,85 @@ def call_with_retries(
     policy: PollPolicy,
     *,
     sleep: Callable[[float], None] = time.sleep,
+    note: Callable[[str], None] | None = None,
 ) -> T:
     """Call ``fn``; on ``TransientProviderError`` wait (honouring Retry-After) and call again.
 
     Other errors, and the last transient one once ``policy.retry_attempts`` are spent, propagate.
+    A provider that cannot be reached at all (``ProviderUnreachableError``: nothing left this
+    machine) is tried only ``policy.connect_attempts`` times, ``connect_wait`` seconds apart
+    (doubling). Before each wait, ``note`` gets one line saying what failed and when the next
+    try is; by default it goes to stderr when stderr is a terminal, and nowhere otherwise.
     """
 
     try:  # the common case, without building a retry loop for it
         return fn()
     except TransientProviderError as first:
-        if policy.retry_attempts <= 1:
+        if _spent(policy, 1, 1 if isinstance(first, ProviderUnreachableError) else 0):
             raise
-        sleep(policy.retry_wait(1, first))
+        failures: list[BaseException] = [first]
+    tell = note if note is not None else _terminal_note
+
+    def record(state: RetryCallState) -> None:  # runs first after each failed try
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, BaseException):
+            failures.append(error)
+
+    def stop(state: RetryCallState) -> bool:
+        unreachable = sum(isinstance(e, ProviderUnreachableError) for e in failures)
+        return _spent(policy, len(failures), unreachable)
 
     def wait(state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        return policy.retry_wait(state.attempt_number + 1, error)
+        return _wait(policy, failures)
 
+    def announce(state: RetryCallState) -> None:
+        _announce(tell, policy, failures)
+
+    _announce(tell, policy, failures)
+    sleep(_wait(policy, failures))
     retrying = Retrying(
         retry=retry_if_exception_type(TransientProviderError),
-        stop=stop_after_attempt(policy.retry_attempts - 1),
+        after=record,
+        stop=stop,
         wait=wait,
+        before_sleep=announce,
         sleep=sleep,
         reraise=True,
     )
     return retrying(fn)
+
+
+def _spent(policy: PollPolicy, failures: int, unreachable: int) -> bool:
+    if unreachable:
+        return unreachable >= policy.connect_attempts or failures >= policy.retry_attempts
+    return failures >= policy.retry_attempts
+
+
+def _wait(policy: PollPolicy, failures: list[BaseException]) -> float:
+    last = failures[-1]
+    if isinstance(last, ProviderUnreachableError):
+        unreachable = sum(isinstance(e, ProviderUnreachableError) for e in failures)
+        return min(policy.retry_max_wait, policy.connect_wait * 2 ** (unreachable - 1))
+    return policy.retry_wait(len(failures), last)
+
+
+def _announce(
+    tell: Callable[[str], None], policy: PollPolicy, failures: list[BaseException]
+) -> None:
+    last = failures[-1]
+    if isinstance(last, ProviderUnreachableError):
+        tries = sum(isinstance(e, ProviderUnreachableError) for e in failures)
+        limit = min(policy.connect_attempts, policy.retry_attempts)
+    else:
+        tries, limit = len(failures), policy.retry_attempts
+    tell(f"{last}; trying again in {_wait(policy, failures):.1f}s (try {tries + 1} of {limit})")
+
+
+def _terminal_note(text: str) -> None:
+    from ._progress import is_terminal
+
+    if is_terminal(sys.stderr):
+        print(f"ftbridge: {text}", file=sys.stderr, flush=True)
 
 
 def retry_after(headers: Any) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from typing import Any
 
@@ -46,6 +47,8 @@ def status(args: argparse.Namespace) -> int:
     if not args.cached:
         job.refresh()
     print_json(job_json(job)) if args.json else print(job_summary(job))
+    if job.note:  # the provider did not answer; the stored final state was shown
+        print(f"note: {job.note}", file=sys.stderr)
     return 0
 
 

@@ -55,6 +55,7 @@ EXPECTED = [
     "ProviderError",
     "ProviderNotFoundError",
     "ProviderNotInstalledError",
+    "ProviderUnreachableError",
     "RateLimitError",
     "RequestRejectedError",
     "ServableAdapter",

@@ -5,6 +5,7 @@ SDK exception                     ftbridge exception
 ================================  =================================================
 ``RateLimitError`` (429)          ``RateLimitError`` (``retry_after`` from the headers)
 ``InternalServerError`` (5xx)     ``TransientProviderError``
+connection refused, no such host  ``ProviderUnreachableError`` ("cannot connect to URL: ...")
 ``APIConnectionError``/timeout    ``TransientProviderError``
 ``ConflictError`` (409)           ``TransientProviderError`` (the SDK's own retry list has it)
 ``AuthenticationError`` (401)     ``AuthenticationError``
@@ -31,6 +32,7 @@ from ftbridge._exceptions import (
     RequestRejectedError,
     TransientProviderError,
 )
+from ftbridge._network import unreachable_error
 from ftbridge._polling import retry_after
 
 PROVIDER = "openai"
@@ -46,6 +48,10 @@ def server_message(exc: openai.APIStatusError) -> str:
 
 def translate(exc: openai.OpenAIError, action: str) -> ProviderError:
     """The ftbridge exception for an SDK exception raised while doing ``action``."""
+    if isinstance(exc, openai.APIConnectionError):  # timeouts included
+        unreachable = unreachable_error(exc, provider=PROVIDER)
+        if unreachable is not None:  # nothing reached OpenAI: say where it tried to connect
+            return unreachable
     if isinstance(exc, openai.APITimeoutError):
         return TransientProviderError(f"OpenAI timed out while {action}", provider=PROVIDER)
     if isinstance(exc, openai.APIConnectionError):

@@ -5,6 +5,7 @@ SDK exception                     ftbridge exception
 ================================  =================================================
 ``RateLimitError`` (429)          ``RateLimitError`` (``retry_after`` from the header)
 ``InternalServerError`` (5xx)     ``TransientProviderError``
+connection refused, no such host  ``ProviderUnreachableError`` ("cannot connect to URL: ...")
 ``APIConnectionError``/timeout    ``TransientProviderError``
 ``ConflictError`` (409)           ``TransientProviderError`` (Together's lock timeouts)
 ``AuthenticationError`` (401)     ``AuthenticationError``
@@ -36,6 +37,7 @@ from ftbridge._exceptions import (
     RequestRejectedError,
     TransientProviderError,
 )
+from ftbridge._network import unreachable_error
 from ftbridge._polling import retry_after
 
 PROVIDER = "together"
@@ -60,6 +62,9 @@ def translate(exc: BaseException, action: str) -> ProviderError:
     """The ftbridge exception for an SDK exception raised while doing ``action``."""
     kw: dict[str, Any] = {"provider": PROVIDER}
     if isinstance(exc, together.APIConnectionError):  # includes APITimeoutError
+        unreachable = unreachable_error(exc, provider=PROVIDER)
+        if unreachable is not None:  # nothing reached Together: say where it tried to connect
+            return unreachable
         kind = "timed out" if isinstance(exc, together.APITimeoutError) else "could not connect"
         return TransientProviderError(f"Together: {action}: {kind} ({exc.message})", **kw)
     if isinstance(exc, together.APIStatusError):

@@ -1,0 +1,30 @@
+"""Together at a closed port: a submit fails in seconds, naming the URL and the reason."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from ftbridge_together import TogetherProvider
+from together_data import API_KEY
+
+import ftbridge
+from ftbridge import ProviderUnreachableError
+
+
+def test_submit_to_a_closed_port_fails_fast_naming_the_url(train_file: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    provider = TogetherProvider(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}")
+    start = time.monotonic()
+    with pytest.raises(ProviderUnreachableError) as raised:
+        ftbridge.submit(
+            train_file, provider=provider, model="meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+        )
+    assert time.monotonic() - start < 10
+    assert str(raised.value).startswith(f"cannot connect to http://127.0.0.1:{port}/v1/")
+    assert "connection refused" in str(raised.value)
+    assert ftbridge.list_jobs() == []
