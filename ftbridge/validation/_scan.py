@@ -8,7 +8,6 @@ A range's line numbers are local (1-based from its start); ``_run`` adds the off
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
@@ -19,11 +18,11 @@ from ._chat import ChatContext, check_chat_record, check_messages
 from ._codes import type_name
 from ._formats import check_instruction, check_preference, check_text, detect
 from ._tally import (
+    PerExample,
     ScanConfig,
     ScanResult,
     bad_line,
     flush_findings,
-    fold,
     line_finding,
     over_limit,
 )
@@ -31,7 +30,11 @@ from ._tally import (
 CHUNK_BYTES = 4 << 20
 _BOM = b"\xef\xbb\xbf"
 
-CHECKERS: dict[str, Callable[[dict[str, Any], ChatContext], tuple[int, int, int, int, bool]]] = {
+#: What every record check returns: (messages, characters, trainable characters, user turns,
+#: has a system message).
+Counts = tuple[int, int, int, int, bool]
+
+CHECKERS: dict[str, Callable[[dict[str, Any], ChatContext], Counts]] = {
     "chat": check_chat_record,
     "preference": check_preference,
     "instruction": check_instruction,
@@ -163,38 +166,85 @@ def scan(
 
     Blocks of lines go to the compiled checker when it is built (see ``_compiled``), which
     hands back the lines it cannot vouch for; those, and every line when it is not built or a
-    tokenizer counts the tokens, go through the Python checks in ``one`` below.
+    tokenizer counts the tokens, go through the Python checks (:meth:`RangeScan.line`).
     """
-    r = ScanResult()
-    r._cap = cfg.max_findings
-    r.expected, r.first_line = cfg.expected, cfg.first_line
-    ctx = ChatContext(cfg.wanted)
-    out, feats = ctx.out, ctx.feats
-    rules = cfg.rules
-    loads = orjson.loads
-    decode_error = orjson.JSONDecodeError
-    counter = cfg.counter
-    lowest = cfg.limits[0] if cfg.limits else 1 << 62
-    block_checker = _compiled.for_scan(r, cfg)
-    line_hash = _compiled.line_hash_for(block_checker)
-    add_hash, add_line, add_offset = r.hashes.append, r.hash_lines.append, r.offsets.append
-    tok_arr, train_arr, msg_arr, turn_arr = array("q"), array("q"), array("q"), array("q")
-    add_tok, add_train, add_msg, add_turn = (
-        tok_arr.append,
-        train_arr.append,
-        msg_arr.append,
-        turn_arr.append,
-    )
-    without_system = examples = 0
-    fast_chat = cfg.expected == "chat"
-    # the typed fast path (see _fast); a tokenizer counts the parsed record, so it goes without
-    use_fast = counter is None and _fast.ENABLED
-    ff = _fast.FastFeatures(cfg.wanted)
-    check_fast, decode_chat, DecodeError = _fast.check_fast, _fast.decode_chat, _fast.DecodeError
+    rs = RangeScan(cfg, start)
+    ln = 0
+    for view, kind, offset in iter_pieces(f, start, end, cfg.max_line, on_chunk):
+        if kind != BLOCK:
+            ln += 1
+            rs.line(ln, view, kind, offset)
+        elif rs.block_checker is not None:
+            assert view is not None
+            ln = rs.compiled_block(view, offset, ln)
+        else:
+            assert view is not None
+            ln = rs.python_block(view, offset, ln)
+    return rs.finish(ln)
 
-    def one(ln: int, raw: memoryview | None, complete: int, offset: int) -> None:
-        """The Python checks of one line."""
-        nonlocal examples, without_system, fast_chat
+
+class RangeScan:
+    """The checks of one range and what they have counted so far.
+
+    Three ways to check a line, chosen per line: the compiled checker takes whole blocks
+    (:meth:`compiled_block`); in Python, the typed fast path (:meth:`typed`) takes the common
+    chat record and the detailed checks (:meth:`detailed`) everything else, with the findings.
+    """
+
+    def __init__(self, cfg: ScanConfig, start: int) -> None:
+        self.cfg = cfg
+        self.start = start
+        r = self.result = ScanResult(cap=cfg.max_findings)
+        r.expected, r.first_line = cfg.expected, cfg.first_line
+        self.ctx = ChatContext(cfg.wanted)
+        self.counter = cfg.counter
+        self.lowest = cfg.limits[0] if cfg.limits else 1 << 62
+        self.examples = 0
+        self.without_system = 0
+        self.per_example = PerExample()
+        self.block_checker = _compiled.for_scan(r, cfg)
+        self.line_hash = _compiled.line_hash_for(self.block_checker)
+        #: The file is chat (so far as known): the chat fast paths apply.
+        self.chat = cfg.expected == "chat"
+        # the typed fast path (see _fast); a tokenizer counts the parsed record, so it goes without
+        self.use_typed = self.counter is None and _fast.ENABLED
+        self.fast_features = _fast.FastFeatures(cfg.wanted)
+
+    # -- blocks of complete lines --------------------------------------------------------------
+
+    def compiled_block(self, view: memoryview, offset: int, ln: int) -> int:
+        """Check a block with the compiled checker; returns the last line number."""
+        assert self.block_checker is not None
+        if not self.chat:
+            # the compiled checks are for chat records: lines go one by one until one says
+            # that the file is chat, and the rest of the block goes to them
+            for raw, size, at in split_block(view, offset, self.cfg.max_line):
+                ln += 1
+                self.line(ln, raw, size, at)
+                if self.chat:
+                    skip = at - offset + (size if raw is None else len(raw)) + 1
+                    view, offset = view[skip:], offset + skip
+                    break
+            if not self.chat or not view:
+                return ln
+        lines, checked, missing = self.block_checker.check(view, offset, ln, self.line)
+        self.examples += checked
+        self.without_system += missing
+        return ln + lines
+
+    def python_block(self, view: memoryview, offset: int, ln: int) -> int:
+        """Check a block line by line in Python; returns the last line number."""
+        line = self.line
+        for raw, size, at in split_block(view, offset, self.cfg.max_line):
+            ln += 1
+            line(ln, raw, size, at)
+        return ln
+
+    # -- one line in Python --------------------------------------------------------------------
+
+    def line(self, ln: int, raw: memoryview | None, complete: int, offset: int) -> None:
+        """The Python checks of one line: the typed fast path, else the detailed checks."""
+        r, cfg = self.result, self.cfg
         # a line that is not a JSON object is reported, and is not counted as an example
         if raw is None:
             line_finding(r, ln, "line.too_long", {"size": complete, "limit": cfg.max_line})
@@ -202,116 +252,105 @@ def scan(
         if len(raw) > cfg.max_line:  # a block's line (blocks are not cut at max_line)
             line_finding(r, ln, "line.too_long", {"size": len(raw), "limit": cfg.max_line})
             return
-        if ln == 1 and start == 0 and raw[:3] == _BOM:
+        if ln == 1 and self.start == 0 and raw[:3] == _BOM:
             line_finding(r, ln, "line.bom", None)
             raw = raw[3:]
             offset += 3
-        res = None
-        if fast_chat and use_fast:
-            try:  # noqa: SIM105 - suppress() costs a call per line here
-                res = check_fast(decode_chat(raw), ctx, ff)
-            except DecodeError:
-                pass  # not the common shape: the detailed checks below say why
-        if res is None:
-            try:
-                rec = loads(raw)
-            except decode_error as exc:
-                bad_line(r, ln, raw, complete, exc)
-                return
-            if type(rec) is not dict:
-                line_finding(r, ln, "record.not_object", {"found": type_name(rec)})
-                return
-        examples += 1
-        # duplicates: length and hash now, confirmed byte by byte when two keys meet
-        add_hash(line_hash(raw) | (len(raw) << 32))
-        add_line(ln)
-        add_offset(offset)
-        if res is not None:
-            n, chars, tchars, users, has_system = res
-            if not has_system:
-                without_system += 1
-            fmt = "chat"
-        elif fast_chat and (msgs := rec.get("messages")) is not None and len(rec) == 1:
-            n, chars, tchars, users, has_system = check_messages(msgs, ctx, "messages", True)
-            if not has_system:
-                without_system += 1
-            fmt = "chat"
+        counts = self.typed(raw) if self.chat and self.use_typed else None
+        if counts is not None:
+            self.count(ln, raw, offset, counts, "chat", None)
         else:
-            fmt_found = detect(rec)
-            if fmt_found is None:
-                line_finding(r, ln, "record.unknown_format", {"keys": sorted(rec)[:8]})
-                return
-            if isinstance(fmt_found, tuple):
-                line_finding(r, ln, "record.ambiguous_format", {"keys": sorted(rec)[:8]})
-                return
-            fmt = fmt_found
-            if r.expected is None:
-                r.expected, r.first_line = fmt, ln
-                fast_chat = fmt == "chat"
-            elif fmt != r.expected:
-                line_finding(
-                    r,
-                    ln,
-                    "record.mixed_format",
-                    {"found": fmt, "expected": r.expected, "first_line": r.first_line},
-                )
-                return
-            n, chars, tchars, users, has_system = CHECKERS[fmt](rec, ctx)
-            if fmt == "chat" and not has_system:
-                without_system += 1
-        if out or feats:
-            flush_findings(r, ln, out, feats, rules)
+            self.detailed(ln, raw, complete, offset)
+
+    def typed(self, raw: memoryview) -> Counts | None:
+        """The common chat record, decoded into types; None when it is not of that shape."""
+        try:
+            return _fast.check_fast(_fast.decode_chat(raw), self.ctx, self.fast_features)
+        except _fast.DecodeError:
+            return None  # not the common shape: the detailed checks say why
+
+    def detailed(self, ln: int, raw: memoryview, complete: int, offset: int) -> None:
+        """Parse and check a line with every rule, noting each finding."""
+        r = self.result
+        try:
+            rec = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            bad_line(r, ln, raw, complete, exc)
+            return
+        if type(rec) is not dict:
+            line_finding(r, ln, "record.not_object", {"found": type_name(rec)})
+            return
+        if self.chat and (msgs := rec.get("messages")) is not None and len(rec) == 1:
+            counts = check_messages(msgs, self.ctx, "messages", True)
+            self.count(ln, raw, offset, counts, "chat", rec)
+            return
+        fmt = detect(rec)
+        if fmt is None or isinstance(fmt, tuple):
+            self.examples += 1
+            self._key_hash(ln, raw, offset)
+            code = "record.unknown_format" if fmt is None else "record.ambiguous_format"
+            line_finding(r, ln, code, {"keys": sorted(rec)[:8]})
+            return
+        if r.expected is None:
+            r.expected, r.first_line = fmt, ln
+            self.chat = fmt == "chat"
+        elif fmt != r.expected:
+            self.examples += 1
+            self._key_hash(ln, raw, offset)
+            args = {"found": fmt, "expected": r.expected, "first_line": r.first_line}
+            line_finding(r, ln, "record.mixed_format", args)
+            return
+        self.count(ln, raw, offset, CHECKERS[fmt](rec, self.ctx), fmt, rec)
+
+    def _key_hash(self, ln: int, raw: memoryview, offset: int) -> None:
+        """Note the example's duplicate key (length and hash, confirmed byte by byte later)."""
+        r = self.result
+        r.hashes.append(self.line_hash(raw) | (len(raw) << 32))
+        r.hash_lines.append(ln)
+        r.offsets.append(offset)
+
+    def count(
+        self,
+        ln: int,
+        raw: memoryview,
+        offset: int,
+        counts: Counts,
+        fmt: str,
+        rec: dict[str, Any] | None,
+    ) -> None:
+        """Count a checked example: findings, duplicate key, tokens, messages, turns."""
+        r, ctx = self.result, self.ctx
+        self.examples += 1
+        self._key_hash(ln, raw, offset)
+        n, chars, tchars, users, has_system = counts
+        if fmt == "chat" and not has_system:
+            self.without_system += 1
+        if ctx.out or ctx.feats:
+            flush_findings(r, ln, ctx.out, ctx.feats, self.cfg.rules)
+        counter = self.counter
         if counter is None:
-            tokens = chars // 4 + 3 * n + 3
-            trainable = tchars // 4
+            tokens, trainable = chars // 4 + 3 * n + 3, tchars // 4
         else:
+            assert rec is not None  # with a tokenizer every line takes the detailed checks
             try:
                 tokens, trainable = counter.count(rec, fmt)
             except Exception:  # a record the tokenizer cannot render still gets counted
                 tokens, trainable = chars // 4 + 3 * n + 3, tchars // 4
-        # per-record numbers go to arrays (cheap appends) and are folded in C now and then
-        add_tok(tokens)
-        add_train(trainable)
-        add_msg(n)
-        add_turn(users)
-        if tokens > lowest:
-            over_limit(r, cfg, ln, tokens, counter is not None)
-        if len(tok_arr) >= _FOLD:
-            fold(r, tok_arr, train_arr, msg_arr, turn_arr)
+        # per-example numbers go to arrays (cheap appends) and are folded in C now and then
+        pe = self.per_example
+        pe.tokens.append(tokens)
+        pe.trainable.append(trainable)
+        pe.messages.append(n)
+        pe.turns.append(users)
+        if tokens > self.lowest:
+            over_limit(r, self.cfg, ln, tokens, counter is not None)
+        if len(pe.tokens) >= PerExample.BATCH:
+            pe.fold_into(r)
 
-    ln = 0
-    for view, kind, offset in iter_pieces(f, start, end, cfg.max_line, on_chunk):
-        if kind != BLOCK:
-            ln += 1
-            one(ln, view, kind, offset)
-            continue
-        assert view is not None
-        if block_checker is not None and not fast_chat:
-            # the compiled checks are for chat records: lines go one by one until one says
-            # that the file is chat, and the rest of the block goes to them
-            for raw, size, at in split_block(view, offset, cfg.max_line):
-                ln += 1
-                one(ln, raw, size, at)
-                if fast_chat:
-                    skip = at - offset + (size if raw is None else len(raw)) + 1
-                    view, offset = view[skip:], offset + skip
-                    break
-            if not fast_chat or not view:
-                continue
-        if block_checker is not None:
-            lines, checked, missing = block_checker.check(view, offset, ln, one)
-            ln += lines
-            examples += checked
-            without_system += missing
-        else:
-            for raw, size, at in split_block(view, offset, cfg.max_line):
-                ln += 1
-                one(ln, raw, size, at)
-    fold(r, tok_arr, train_arr, msg_arr, turn_arr)
-    r.lines = ln
-    r.examples = examples
-    r.without_system = without_system
-    return r
-
-
-_FOLD = 1 << 16
+    def finish(self, lines: int) -> ScanResult:
+        r = self.result
+        self.per_example.fold_into(r)
+        r.lines = lines
+        r.examples = self.examples
+        r.without_system = self.without_system
+        return r
