@@ -41,7 +41,8 @@ class OpenAIModelHandle(ModelHandle):
                 model=self.name, messages=_messages(messages), **self._params(params)
             )
         except openai.OpenAIError as exc:
-            raise self._failure(exc) from exc
+            failure = self._failure(exc)
+            raise failure from failure.__cause__
         choice = reply.choices[0]
         usage = Usage.of(reply.usage)
         return ChatResult(
@@ -61,15 +62,24 @@ class OpenAIModelHandle(ModelHandle):
                     if chunk.choices and chunk.choices[0].delta.content:
                         yield chunk.choices[0].delta.content
         except openai.OpenAIError as exc:
-            raise self._failure(exc) from exc
+            failure = self._failure(exc)
+            raise failure from failure.__cause__
 
     def _failure(self, exc: openai.OpenAIError) -> InferenceError:
         """An unknown model past its shutdown date is said to be shut down, in plain words."""
         if isinstance(exc, openai.NotFoundError):
             shutdown = self._shutdown_date()
             if is_past(shutdown):
-                return shut_down("openai", self.name, shutdown, CLOSING)
-        return InferenceError(str(translate(exc, f"chatting with {self.name}")))
+                gone = shut_down("openai", self.name, shutdown, CLOSING)
+                gone.__cause__ = exc
+                return gone
+        # Chained to the mapped error, so callers can tell a passing failure (a rate limit,
+        # with its Retry-After) from a lasting one, as ftbridge.eval.generate retries them.
+        cause = translate(exc, f"chatting with {self.name}")
+        cause.__cause__ = exc
+        failure = InferenceError(str(cause))
+        failure.__cause__ = cause
+        return failure
 
     def _shutdown_date(self) -> date | None:
         """OpenAI's own ``shutdown_date`` for the model, else the announced one of its base."""

@@ -380,6 +380,19 @@ class OpenAIProvider:
             )
         return OpenAIModelHandle(self._new_client(), name)
 
+    def open_named_model(self, model: str) -> OpenAIModelHandle:
+        """A handle on any model OpenAI serves by name: a base model (``gpt-4.1-mini``) or a
+        fine-tune (``ft:gpt-4o-mini:org::abc``). A name OpenAI does not know is refused here,
+        before any chat; a passing failure of that check is left to the first chat."""
+        from ftbridge._exceptions import TransientProviderError
+
+        try:
+            with mapped(f"looking up the model {model}"):
+                self._client.models.retrieve(model)
+        except TransientProviderError:
+            pass
+        return OpenAIModelHandle(self._new_client(), model)
+
 
 def _id(item: Any) -> str:
     return str(item.id)

@@ -52,7 +52,8 @@ class TogetherModelHandle(ModelHandle):
                 model=self.name, messages=_messages(messages), **params.given()
             )
         except together.TogetherError as exc:
-            raise self._error(exc) from exc
+            failure = self._error(exc)
+            raise failure from failure.__cause__
         choice = reply.choices[0] if reply.choices else None
         text = (choice.message.content if choice and choice.message else None) or ""
         usage = Usage.of(reply.usage)
@@ -74,10 +75,19 @@ class TogetherModelHandle(ModelHandle):
                         if choice.delta is not None and choice.delta.content:
                             yield choice.delta.content
         except together.TogetherError as exc:
-            raise self._error(exc) from exc
+            failure = self._error(exc)
+            raise failure from failure.__cause__
 
     def _error(self, exc: together.TogetherError) -> InferenceError:
+        """The error to raise, chained to the mapped one (whose ``retry_after`` a caller that
+        retries passing failures reads, as ftbridge.eval.generate does)."""
         cause = translate(exc, f"chat with {self.name}")
+        cause.__cause__ = exc
+        failure = self._failure(exc, cause)
+        failure.__cause__ = cause
+        return failure
+
+    def _failure(self, exc: together.TogetherError, cause: Exception) -> InferenceError:
         if isinstance(exc, together.APIStatusError) and self.endpoint is None:
             _, code = server_message(exc)
             if isinstance(exc, together.NotFoundError) or code in _NOT_SERVABLE:

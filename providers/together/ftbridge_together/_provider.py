@@ -326,3 +326,9 @@ class TogetherProvider:
             )
         endpoint = endpoint or spec.options.get("endpoint")
         return TogetherModelHandle(self._client, str(name), endpoint=endpoint)
+
+    def open_named_model(self, model: str) -> TogetherModelHandle:
+        """A handle on any model Together serves by name: a serverless base model, a
+        fine-tune's output name, or a dedicated endpoint's name. Together says whether it can
+        serve it on the first chat (with how to deploy one that needs an endpoint)."""
+        return TogetherModelHandle(self._client, model)
