@@ -76,13 +76,14 @@ _EXPORTS: dict[str, str] = {
     "list_jobs": "._api",
     "list_providers": "._registry",
     "load_config": "._config",
-    "open_model": "._open",
     "ServableAdapter": "._serving",
     "Server": "._serving",
     "serve": "._serving",
+    "open_model": "._open",
     "submit": "._api",
     "inventory": ".migrate._inventory",
     "retrain": ".migrate._retrain",
+    "record": ".migrate._record",
     "InventoryItem": ".migrate._models",
     "ProviderClosing": ".migrate._models",
     "RemoteModel": ".migrate._models",
@@ -139,10 +140,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
         UnsupportedHyperparameterError,
     )
     from ._follow import wait_all
-    from ._serving import ServableAdapter, Server, serve
-    from .migrate._inventory import inventory
-    from .migrate._models import InventoryItem, ProviderClosing, RemoteModel
-    from .migrate._retrain import retrain
     from ._job import Job
     from ._models import (
         Capabilities,
@@ -163,5 +160,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from ._polling import PollPolicy
     from ._provider import Generation, ModelHandle, Provider
     from ._registry import get_provider, list_providers
+    from ._serving import ServableAdapter, Server, serve
     from .eval import EvalReport, evaluate
+    from .migrate._inventory import inventory
+    from .migrate._models import InventoryItem, ProviderClosing, RemoteModel
+    from .migrate._record import record
+    from .migrate._retrain import retrain
     from .validation import Finding, ValidatedDataset, ValidationReport, validate

@@ -1,4 +1,5 @@
-"""``inventory`` and ``retrain``: what is at risk on a closing provider, and moving it."""
+"""``inventory``, ``record`` and ``retrain``: what is at risk on a closing provider, its
+answers kept while it still answers, and its data trained elsewhere."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from ..migrate._inventory import closing_notices, inventory
+from ..migrate._record import record
 from ..migrate._retrain import plan_retrain
 from ._common import add_json_flag, job_summary
 from ._output import print_json
@@ -20,6 +22,20 @@ def register(sub: Any) -> None:
     p.add_argument("--provider", help="only this provider (its errors are shown)")
     add_json_flag(p)
     p.set_defaults(handler=_inventory)
+
+    p = sub.add_parser("record", help="record a model's answers to prompts (a golden set)")
+    p.add_argument("ref", help="the model: a job id, or PROVIDER:MODEL")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="chat JSONL of prompts (final assistant turns dropped)")
+    source.add_argument("--from-job", help="use the job's own stored validation/training data")
+    p.add_argument("-n", type=int, help="record this many prompts, sampled (seeded)")
+    p.add_argument("--out", required=True, help="the chat JSONL to write (appended, resumable)")
+    p.add_argument("--max-tokens", type=int)
+    p.add_argument("--temperature", type=float, help="default 0")
+    p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--max-cost", type=float, help="refuse a run estimated above this many USD")
+    add_json_flag(p)
+    p.set_defaults(handler=_record)
 
     p = sub.add_parser("retrain", help="train a job's data again on another provider")
     p.add_argument("job", help="the job to move (a job id, or PROVIDER:JOB_ID made elsewhere)")
@@ -116,3 +132,34 @@ def _retrain(args: argparse.Namespace) -> int:
     else:
         print(job_summary(job))
     return 0
+
+
+def _record(args: argparse.Namespace) -> int:
+    generation = {
+        k: v
+        for k, v in (("max_tokens", args.max_tokens), ("temperature", args.temperature))
+        if v is not None
+    }
+    result = record(
+        args.ref,
+        args.data,
+        from_job=args.from_job,
+        n=args.n,
+        out=args.out,
+        generation=generation,
+        concurrency=args.concurrency,
+        max_cost=args.max_cost,
+        progress=None if not args.json else False,
+    )
+    if args.json:
+        print_json(result.to_json())
+    else:
+        if result.estimate and "usd" in result.estimate:
+            print(f"estimated cost: ${result.estimate['usd']:.4f} ({result.estimate['note']})")
+        print(
+            f"recorded {result.written} answers of {result.model} into {result.out} "
+            f"({result.already} already there, {result.failed} failed)"
+        )
+        for error in result.errors[:3]:
+            print(f"  failed: {error}", file=sys.stderr)
+    return 1 if result.failed else 0

@@ -14,7 +14,7 @@ from ftbridge._provider import Generation, Message, ModelHandle
 from ftbridge.migrate._closing import is_past, shut_down
 
 from ._errors import translate
-from ._inventory import CLOSING
+from ._inventory import ASSUMED_REPLY_TOKENS, CLOSING, inference_price
 
 
 class OpenAIModelHandle(ModelHandle):
@@ -68,7 +68,7 @@ class OpenAIModelHandle(ModelHandle):
     def _failure(self, exc: openai.OpenAIError) -> InferenceError:
         """An unknown model past its shutdown date is said to be shut down, in plain words."""
         if isinstance(exc, openai.NotFoundError):
-            shutdown = self._shutdown_date()
+            shutdown = self.shutdown_date()
             if is_past(shutdown):
                 gone = shut_down("openai", self.name, shutdown, CLOSING)
                 gone.__cause__ = exc
@@ -81,7 +81,7 @@ class OpenAIModelHandle(ModelHandle):
         failure.__cause__ = cause
         return failure
 
-    def _shutdown_date(self) -> date | None:
+    def shutdown_date(self) -> date | None:
         """OpenAI's own ``shutdown_date`` for the model, else the announced one of its base."""
         try:
             listed = self._client.models.retrieve(self.name).shutdown_date
@@ -93,6 +93,22 @@ class OpenAIModelHandle(ModelHandle):
             except ValueError:
                 pass
         return CLOSING.shutdown_for(self.name)
+
+    def estimate_cost(
+        self, *, prompt_tokens: int, max_tokens: int | None, calls: int
+    ) -> dict[str, Any]:
+        """What ``calls`` chat calls may cost (an estimate from OpenAI's published prices)."""
+        price = inference_price(self.name)
+        out_tokens = (max_tokens or ASSUMED_REPLY_TOKENS) * calls
+        estimate: dict[str, Any] = {"calls": calls, "prompt_tokens": prompt_tokens}
+        if price is not None:
+            usd = (prompt_tokens * price[0] + out_tokens * price[1]) / 1e6
+            estimate["usd"] = round(usd, 4)
+            estimate["note"] = (
+                f"an estimate: prompt tokens counted as characters/4, up to {out_tokens} reply "
+                "tokens, at OpenAI's published prices"
+            )
+        return estimate
 
     def close(self) -> None:
         self._client.close()

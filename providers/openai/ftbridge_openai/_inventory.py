@@ -29,6 +29,25 @@ CLOSING = ProviderClosing(
     announced=date(2026, 5, 7),
 )
 MAX_PAGES = 50
+#: USD per million (input, output) tokens of a fine-tuned model, from OpenAI's pricing page;
+#: for ``ftbridge record``'s estimate only.
+FINE_TUNED_INFERENCE_PRICES = {
+    "gpt-4o-mini": (0.30, 1.20),
+    "gpt-4o": (3.75, 15.00),
+    "gpt-4.1": (3.00, 12.00),
+    "gpt-4.1-mini": (0.80, 3.20),
+    "gpt-4.1-nano": (0.20, 0.80),
+}
+ASSUMED_REPLY_TOKENS = 256
+
+
+def inference_price(model: str) -> tuple[float, float] | None:
+    """The (input, output) price of ``model`` or the fine-tunes of its base, if known."""
+    name = model.removeprefix("ft:").split(":")[0]
+    for family in sorted(FINE_TUNED_INFERENCE_PRICES, key=len, reverse=True):
+        if name == family or name.startswith(family + "-2"):
+            return FINE_TUNED_INFERENCE_PRICES[family]
+    return None
 
 
 def _date(value: Any) -> date | None:
