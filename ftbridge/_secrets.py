@@ -119,12 +119,17 @@ def _register_value(name: object, value: Any) -> None:
         register_url(value)
 
 
+# The shell's working directories: "PWD" is a secret-looking segment, but these hold paths,
+# and scrubbing them would mangle every dataset path under the directory a user works in.
+_NOT_SECRET_ENVIRON = frozenset({"PWD", "OLDPWD"})
+
+
 def _register_environ() -> None:
     for name, value in list(os.environ.items()):
         if _environ_seen.get(name) == value:
             continue
         _environ_seen[name] = value
-        if is_secret_name(name):
+        if is_secret_name(name) and name not in _NOT_SECRET_ENVIRON:
             register(value)
         register_url(value)
 
