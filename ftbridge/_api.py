@@ -11,11 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from ._arguments import (
+    job_reference,
+    mapping_or_none,
+    matching_job,
+    provider_or_none,
+    text_or_none,
+)
 from ._config import load_config
 from ._exceptions import (
     ConfigError,
     DatasetValidationError,
-    JobNotFoundError,
     OptionsError,
     PreflightError,
     ProviderError,
@@ -146,6 +152,11 @@ def submit(
     create, so a crash or a lost response is reconciled to the one remote job instead of
     starting a second paid one: submitting the same thing again after a crash adopts it.
     """
+    provider_or_none(provider)
+    text_or_none("model", model, "the base model's name")
+    text_or_none("suffix", suffix, "a name fragment for the fine-tuned model")
+    mapping_or_none("hyperparameters", hyperparameters, Hyperparameters)
+    mapping_or_none("options", options)
     prov = _resolve_provider(provider)
     name = prov.name
     config = load_config()
@@ -239,13 +250,11 @@ def get_job(
 
     Works from any process: the job need not have been submitted by this one.
     """
+    job_id = job_reference(job_id)
     store = JobStore()
     record = store.find(job_id)
     if record is None or record.native_id is None:
-        raise JobNotFoundError(
-            f"no job {job_id!r} in the job store ({store.path}); `ftbridge jobs` lists them",
-            job_id=job_id,
-        )
+        record = matching_job(store, job_id)  # none, or several: say which
     return Job(record, provider, store, poll)
 
 

@@ -56,8 +56,11 @@ LORA_SHAPE = ("lora_rank", "lora_alpha", "lora_dropout")
 class Hyperparameters(_Frozen):
     """Unified hyperparameter names; ``None`` means "the provider's default".
 
-    ``batch_size`` is examples per optimizer step on every provider.
+    ``batch_size`` is examples per optimizer step on every provider. Numbers must be finite
+    (``nan`` and ``inf`` are refused as such, not as out of range).
     """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     epochs: int | None = Field(default=None, ge=1, le=1000)
     batch_size: int | None = Field(default=None, ge=1)

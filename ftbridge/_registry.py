@@ -86,6 +86,22 @@ def provider_class(name: str) -> type[Provider]:
     return cast("type[Provider]", cls)
 
 
+def import_problem(name: str) -> str | None:
+    """Why the installed provider ``name`` cannot be imported (None when it can, or is absent).
+
+    ``ftbridge providers`` calls it so that a package whose import fails (a missing or broken
+    dependency) is shown as broken, with the error, instead of "installed".
+    """
+    ep = _entry_points().get(name)
+    if ep is None:
+        return None
+    try:
+        ep.load()
+    except Exception as exc:  # any import-time failure: ImportError, a SyntaxError, ...
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def get_provider(name: str | None = None, **settings: Any) -> Provider:
     """Build a provider from the configuration, with ``settings`` overriding it.
 

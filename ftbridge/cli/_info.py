@@ -7,7 +7,7 @@ from typing import Any
 
 from .._config import load_config, mask_secrets
 from .._exceptions import FtbridgeError
-from .._registry import get_provider, list_providers
+from .._registry import get_provider, import_problem, list_providers
 from ._common import add_json_flag
 from ._output import print_json
 
@@ -26,11 +26,16 @@ def register(sub: Any) -> None:
 
 def providers(args: argparse.Namespace) -> int:
     rows = list_providers()
+    problems = {r.name: import_problem(r.name) for r in rows if r.installed}
     if args.json:
-        print_json([r.__dict__ for r in rows])
+        print_json([{**r.__dict__, "error": problems.get(r.name)} for r in rows])
         return 0
     for r in rows:
-        if r.installed:
+        problem = problems.get(r.name)
+        if problem:
+            hint = r.install_hint or f"reinstall {r.distribution or 'its package'}"
+            print(f"{r.name:<10} broken: {problem}  (fix: {hint})")
+        elif r.installed:
             print(f"{r.name:<10} installed  {r.distribution} {r.version or ''}".rstrip())
         else:
             print(f"{r.name:<10} missing    {r.install_hint}")

@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 
 import openai
 
+from ftbridge._credentials import key_origin
 from ftbridge._exceptions import (
     AuthenticationError,
     PermissionDeniedError,
@@ -74,9 +75,9 @@ def translate(exc: openai.OpenAIError, action: str) -> ProviderError:
             **kw,
         )
     if isinstance(exc, openai.AuthenticationError):
+        where = key_origin(exc.response, provider=PROVIDER, env_var="OPENAI_API_KEY")
         return AuthenticationError(
-            f"OpenAI did not accept the API key while {action}: {server_message(exc)} "
-            "(check OPENAI_API_KEY)",
+            f"OpenAI did not accept the API key while {action}: {server_message(exc)} ({where})",
             **kw,
         )
     if isinstance(exc, openai.PermissionDeniedError):

@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 
 import together
 
+from ftbridge._credentials import key_origin
 from ftbridge._exceptions import (
     AuthenticationError,
     PermissionDeniedError,
@@ -83,9 +84,10 @@ def translate(exc: BaseException, action: str) -> ProviderError:
         if status >= 500:
             return TransientProviderError(text, retry_after=wait, **kw)
         if isinstance(exc, together.AuthenticationError) or status == 401:
+            where = key_origin(exc.response, provider=PROVIDER, env_var="TOGETHER_API_KEY")
             return AuthenticationError(
                 f"Together refused the API key while trying to {action} (HTTP 401): {message}. "
-                "Check TOGETHER_API_KEY (or api_key in [providers.together]).",
+                f"{where[0].upper()}{where[1:]}.",
                 **kw,
             )
         if isinstance(exc, together.PermissionDeniedError) or status == 403:

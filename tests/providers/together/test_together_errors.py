@@ -71,7 +71,7 @@ def test_refusals_keep_the_servers_message_and_never_the_key(
     emulator: TogetherEmulator, provider: TogetherProvider, train_file: Path
 ) -> None:
     emulator.faults.inject("GET", JOB, status=401, times=1)
-    with pytest.raises(AuthenticationError, match="TOGETHER_API_KEY") as auth:
+    with pytest.raises(AuthenticationError, match="the api_key argument") as auth:
         provider.refresh("ft-x")
     emulator.faults.inject("GET", JOB, status=403, times=1)
     with pytest.raises(PermissionDeniedError) as denied:
