@@ -172,6 +172,7 @@ class Job:
         if self.base is not None:
             config.setdefault("maxContextLength", self.base.training_context_length)
         if self.kind == "dpo":
+            del out["updateTime"]  # a DPO job has none (get-dpo-job, the SDK's DpoJob)
             out["trainingConfig"] = config
             for key in ("lossConfig", "wandbConfig"):
                 if key in self.body:
