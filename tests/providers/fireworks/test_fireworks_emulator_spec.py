@@ -44,7 +44,7 @@ SDK_ONLY = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def page_schema(page: str, status: str = "200") -> tuple[dict[str, Any], Registry[Any]]:
     """The response schema of a reference page, and a registry resolving its ``$ref``s."""
     text = (SPECS / page).read_text(encoding="utf-8")
