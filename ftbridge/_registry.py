@@ -22,6 +22,7 @@ KNOWN_PROVIDERS: dict[str, str] = {
     "openai": "pip install 'ftbridge[openai]'",
     "together": "pip install 'ftbridge[together]'",
     "local": "pip install 'ftbridge[local]'",
+    "fireworks": "pip install 'ftbridge[fireworks]'",
 }
 
 
