@@ -154,22 +154,31 @@ def _threaded(
     policy: PollPolicy,
     concurrency: int,
     done: Callable[[int, Generated], None],
+    keep: Callable[[int, Generated], None],
 ) -> None:
+    """``keep`` stores a reply in the worker that got it, so a reply that arrives while the
+    run is being interrupted is not lost (and not paid for twice on the next run)."""
+
+    def work(index: int, prompt: Prompt) -> Generated:
+        generated = _one(handle, prompt, gen, policy)
+        keep(index, generated)
+        return generated
+
     if concurrency <= 1:
         for index, prompt in items:
-            done(index, _one(handle, prompt, gen, policy))
+            done(index, work(index, prompt))
         return
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ftbridge-eval")
     try:
         pending: dict[Future[Generated], int] = {
-            pool.submit(_one, handle, prompt, gen, policy): index for index, prompt in items
+            pool.submit(work, index, prompt): index for index, prompt in items
         }
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 done(pending.pop(future), future.result())
-    finally:  # interrupted: drop what has not started; what finished is already cached
-        pool.shutdown(wait=False, cancel_futures=True)
+    finally:  # interrupted: drop what has not started, keep what is already on its way
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def generate(
@@ -210,11 +219,13 @@ def generate(
             bar.update(len(prompts) - len(todo))
             failures = 0
 
+            def keep(index: int, generated: Generated) -> None:
+                if store is not None:
+                    store.put(keys[index], name, generated)
+
             def done(index: int, generated: Generated) -> None:
                 nonlocal failures
                 out[index] = generated
-                if store is not None:
-                    store.put(keys[index], name, generated)
                 if not generated.ok:
                     failures += 1
                     bar.note(f"{failures} failed")
@@ -222,9 +233,14 @@ def generate(
 
             batch = getattr(handle, "chat_batch", None)
             if callable(batch) and batch_size > 1:
-                _batched(handle, todo, gen, policy, batch_size, done)
+
+                def kept(index: int, generated: Generated) -> None:
+                    keep(index, generated)
+                    done(index, generated)
+
+                _batched(handle, todo, gen, policy, batch_size, kept)
             else:
-                _threaded(handle, todo, gen, policy, concurrency, done)
+                _threaded(handle, todo, gen, policy, concurrency, done, keep)
     finally:
         if cache is True and store is not None:
             store.close()

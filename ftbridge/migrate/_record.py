@@ -200,7 +200,9 @@ def record(
     progress: bool | None = None,
 ) -> RecordResult:
     """Record ``ref``'s answers to the prompts of ``data`` (or of ``from_job``'s data) into
-    ``out``. See the module docstring. ``max_cost`` (USD) refuses a run estimated above it."""
+    ``out``. See the module docstring. ``max_cost`` (USD) refuses a run estimated above it.
+    ``seed`` samples ``n`` prompts and is passed to the model, as ``evaluate`` passes its own,
+    so an evaluation of the same model on the golden set reuses the recorded answers."""
     from .._open import open_model
     from ..eval._generate import generate, generation_of
 
@@ -208,7 +210,7 @@ def record(
         raise ConfigError("give the prompts: data=FILE or from_job=JOB (one of them)")
     source = Path(data).expanduser() if data is not None else _job_data(from_job)
     prompts = _sample(read_prompts(source), n, seed)
-    gen = generation_of(generation)
+    gen = generation_of(generation, seed=seed)  # as evaluate does: its cache is shared
     handle = open_model(ref)
     out_path = Path(out).expanduser()
     result = RecordResult(out=out_path, model=handle.name or str(ref), prompts=len(prompts))
