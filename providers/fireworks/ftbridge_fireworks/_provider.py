@@ -37,13 +37,14 @@ from ftbridge._exceptions import (
 )
 from ftbridge._models import Capabilities, Event, JobSnapshot, JobSpec, MetricPoint, Preflight
 
-from . import _metrics, _request, _status
+from . import _metrics, _paging, _request, _status
 from ._errors import PROVIDER, is_already_exists, sdk_errors, translate
 from ._handle import FireworksModelHandle
 from ._options import FireworksOptions
 from ._upload import DIRECT_UPLOAD_LIMIT, Uploader
 
 if TYPE_CHECKING:
+    from ftbridge.migrate import RemoteModel
     from ftbridge.validation import ValidatedDataset
 
 _SETTINGS = {
@@ -343,6 +344,39 @@ class FireworksProvider:
             deployment=deployment,
             fine_tuned=not name.startswith("accounts/fireworks/"),
         )
+
+    def list_fine_tuned_models(self) -> list[RemoteModel]:
+        """The account's fine-tuned (LoRA addon) models, every page read once, at most
+        ``_paging.MAX_PAGES`` pages (Fireworks gives no shutdown dates for them)."""
+        from ftbridge.migrate import RemoteModel
+
+        with sdk_errors("list the account's models"):
+            first = self._client.models.list(account_id=self.account_id, page_size=200)
+            rows = [
+                _status.wire(m)
+                for m in _paging.items(
+                    first, page_items=lambda page: page.models, key=lambda m: str(m.name)
+                )
+            ]
+        return [
+            RemoteModel(
+                model=str(row["name"]),
+                base_model=(row.get("peftDetails") or {}).get("baseModel"),
+                created_at=_status.parse_time(row.get("createTime")),
+                job=_job_ref(row.get("fineTuningJob")),
+            )
+            for row in rows
+            if row.get("kind") == "HF_PEFT_ADDON"
+        ]
+
+
+def _job_ref(name: Any) -> str | None:
+    """``accounts/a/supervisedFineTuningJobs/j`` -> the native id ``sft/j``."""
+    parts = str(name or "").split("/")
+    if len(parts) != 4:
+        return None
+    kind = {"supervisedFineTuningJobs": "sft", "dpoJobs": "dpo"}.get(parts[2])
+    return _status.native_id(kind, parts[3]) if kind else None
 
 
 __all__ = ["PROVIDER", "FireworksProvider"]

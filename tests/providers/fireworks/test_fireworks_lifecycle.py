@@ -207,3 +207,19 @@ def test_open_named_model_talks_to_any_served_model(
     missing = provider.open_named_model(f"accounts/{ACCOUNT}/models/no-such-model")
     with pytest.raises(InferenceError, match="does not serve"):
         missing.chat([{"role": "user", "content": "hi"}])
+
+
+def test_fine_tuned_models_are_listed_page_by_page_and_a_repeated_page_ends_it(
+    emulator: FireworksEmulator, provider: FireworksProvider, train_file: Path
+) -> None:
+    done = [run(provider, spec_for(train_file, key=f"key-{i}")) for i in range(3)]
+    listed = provider.list_fine_tuned_models()
+    assert sorted(m.model for m in listed) == sorted(str(d.model) for d in done)
+    assert {m.job for m in listed} == {d.native_id for d in done}
+    assert all(m.base_model == "accounts/fireworks/models/llama-v3p1-8b-instruct" for m in listed)
+    # A server that answers every page with the same models and a next token: bounded.
+    page = {"models": [emulator._model_json(j) for j in emulator.jobs.values()][:1]}
+    page["nextPageToken"] = "again"
+    emulator.faults.inject("GET", rf"/v1/accounts/{ACCOUNT}/models", status=200, body=page)
+    assert [m.model for m in provider.list_fine_tuned_models()] == [page["models"][0]["name"]]
+    assert emulator.count("GET", rf"/v1/accounts/{ACCOUNT}/models") == 1 + 2
