@@ -112,11 +112,20 @@ class BlockChecker:
             block, self.flags, before, offset, self.lowest, cfg.max_line
         )
         mark = len(r.hashes)
+        feats: list[Any] = []
         for ln, kind, a, b in events:
-            if kind == HANDED_BACK:
+            if kind == HANDED_BACK:  # a, b: where the line starts and ends in the block
                 one(ln, block[a:b], 1, offset + a)
-            else:
-                self._accepted(ln, a, b)
+                continue
+            # accepted: a holds (message, feature, role) triples, b the tokens if over a limit
+            for k in range(0, len(a), 3):
+                f = FEATURES[a[k + 1]]
+                args = {"role": ROLES[a[k + 2]]} if f.with_role else None
+                feats.append((f"messages[{a[k]}].{f.key}", f.name, args))
+            if feats:
+                flush_findings(r, ln, [], feats, cfg.rules)
+            if b:
+                over_limit(r, cfg, ln, b, False)
         if len(r.hashes) > mark:
             _merge_keys(r, mark, hashes, hash_lines, offsets)
         else:
@@ -131,18 +140,6 @@ class BlockChecker:
             r.msgs.add(st.messages_total, st.messages_min, st.messages_max)
             r.turns.add(st.turns_total, st.turns_min, st.turns_max)
         return lines, st.examples, st.without_system
-
-    def _accepted(self, ln: int, found: tuple[int, ...], tokens: int) -> None:
-        """An accepted line's features (flat ``(message, feature, role)`` triples) and tokens."""
-        feats = []
-        for k in range(0, len(found), 3):
-            i, f = found[k], FEATURES[found[k + 1]]
-            args = {"role": ROLES[found[k + 2]]} if f.with_role else None
-            feats.append((f"messages[{i}].{f.key}", f.name, args))
-        if feats:
-            flush_findings(self.r, ln, [], feats, self.cfg.rules)
-        if tokens:
-            over_limit(self.r, self.cfg, ln, tokens, False)
 
 
 def _merge_keys(r: ScanResult, mark: int, hashes: bytes, lines: bytes, offsets: bytes) -> None:

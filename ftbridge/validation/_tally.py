@@ -102,14 +102,29 @@ class ScanResult:
     over: dict[int, int] = field(default_factory=dict)  # token limit -> examples over it
     excess: dict[int, int] = field(default_factory=dict)  # token limit -> tokens over it
 
-    def add(self, f: RawFinding) -> None:
-        """Count a finding; keep it in full while under the cap for its provider and severity."""
-        key = (f.provider, f.severity)
-        self.totals[key] = self.totals.get(key, 0) + 1
-        self.counts[f.code] = self.counts.get(f.code, 0) + 1
-        if self.kept.get(key, 0) < self.cap:
-            self.kept[key] = self.kept.get(key, 0) + 1
-            self.findings.append(f)
+    def add(
+        self,
+        line: int | None,
+        loc: str | None,
+        code: str,
+        args: Any,
+        provider: str | None,
+        severity: str,
+        template: str | None,
+    ) -> None:
+        """Count a finding; keep it in full while under the cap for its provider and severity.
+
+        Takes the fields rather than a RawFinding: most findings of a big file are only
+        counted, so the record is built only for those kept.
+        """
+        key = (provider, severity)
+        totals = self.totals
+        totals[key] = totals.get(key, 0) + 1
+        self.counts[code] = self.counts.get(code, 0) + 1
+        kept = self.kept.get(key, 0)
+        if kept < self.cap:
+            self.kept[key] = kept + 1
+            self.findings.append(RawFinding(line, loc, code, args, provider, severity, template))
 
 
 class PerExample:
@@ -144,10 +159,10 @@ def flush_findings(
     for loc, code, args in out:
         sev = CODES[code][0]
         had_error = had_error or sev == "error"
-        r.add(RawFinding(ln, loc, code, args, None, sev, None))
+        r.add(ln, loc, code, args, None, sev, None)
     for loc, feat, args in feats:
-        for rule in rules.get(feat, ()):
-            r.add(RawFinding(ln, loc, rule.code, args, rule.provider, rule.severity, rule.template))
+        for provider, code, severity, template in rules.get(feat, ()):
+            r.add(ln, loc, code, args, provider, severity, template)
     if had_error:
         r.error_lines += 1
     out.clear()
@@ -156,7 +171,7 @@ def flush_findings(
 
 def line_finding(r: ScanResult, ln: int, code: str, args: Any) -> None:
     sev = CODES[code][0]
-    r.add(RawFinding(ln, None, code, args, None, sev, None))
+    r.add(ln, None, code, args, None, sev, None)
     if sev == "error":
         r.error_lines += 1
 
@@ -195,14 +210,5 @@ def over_limit(r: ScanResult, cfg: ScanConfig, ln: int, tokens: int, exact: bool
     for el in cfg.example_limits:
         if tokens > el.limit:
             args = {"tokens": shown, "limit": el.limit, "models": el.models}
-            r.add(
-                RawFinding(
-                    ln,
-                    None,
-                    f"{el.provider}.token_limit",
-                    args,
-                    el.provider,
-                    "warning",
-                    _TOKEN_LIMIT,
-                )
-            )
+            code = f"{el.provider}.token_limit"
+            r.add(ln, None, code, args, el.provider, "warning", _TOKEN_LIMIT)
