@@ -110,5 +110,12 @@ def total_steps(examples: int, epochs: int, plan: BatchPlan, max_steps: int | No
     return min(steps, max_steps) if max_steps else steps
 
 
+def warmup_steps(ratio: float, steps: int) -> int:
+    """Warmup as a whole number of optimizer steps: the ratio of the planned steps, rounded up
+    (as the trainer rounds a ratio). An integer means the same to every transformers version in
+    the declared range; a float ``warmup_steps`` is read as a ratio only from transformers 5."""
+    return min(steps, math.ceil(ratio * steps))
+
+
 def default_save_steps(steps: int) -> int:
     return max(1, math.ceil(steps / 10))

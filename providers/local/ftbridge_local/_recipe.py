@@ -35,7 +35,7 @@ from ._modeling import (
     training_attention,
 )
 from ._options import LocalOptions
-from ._plan import default_save_steps, plan_batches, resolve, total_steps
+from ._plan import default_save_steps, plan_batches, resolve, total_steps, warmup_steps
 from ._runs import MODEL_META, EventWriter, RunDir
 from ._varlen import VARLEN_ATTENTION, PackedBatches
 
@@ -137,6 +137,10 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
         device == "cuda" if opts.gradient_checkpointing is None else opts.gradient_checkpointing
     )
     attention = training_attention(opts, device, dtype)
+    warmup = warmup_steps(hp.warmup_ratio, steps)
+    note(
+        f"learning rate {hp.learning_rate:g}, {opts.lr_scheduler}; warmup: {warmup} of {steps} steps"
+    )
     note(
         f"loading {spec.model} for {hp.tuning} on {device} ({dtype}); "
         f"{plan.micro_batch_size} examples x {plan.accumulation} accumulation x "
@@ -169,8 +173,7 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
         gradient_accumulation_steps=plan.accumulation,
         learning_rate=hp.learning_rate,
         lr_scheduler_type=opts.lr_scheduler,
-        # A float below 1 is read as a fraction of the total steps.
-        warmup_steps=min(hp.warmup_ratio, 0.999),
+        warmup_steps=warmup,
         weight_decay=opts.weight_decay,
         max_grad_norm=opts.max_grad_norm,
         seed=hp.seed,

@@ -182,8 +182,8 @@ def _right_padded(mask: torch.Tensor | None) -> bool:
 
 def varlen_mask(
     batch_size: int,
-    q_length: int,
-    kv_length: int,
+    q_length: int | None = None,
+    kv_length: int = 0,
     q_offset: Any = 0,
     kv_offset: Any = 0,
     attention_mask: torch.Tensor | None = None,
@@ -193,10 +193,26 @@ def varlen_mask(
 
     Without a cache and with no padding or only right padding (training and scoring), the
     attention function knows the sequence boundaries, so the dense ``[L, L]`` mask is never
-    built.
+    built. Transformers before 5.x describe the queries by ``cache_position`` instead of
+    ``q_length``/``q_offset``; both are understood.
     """
     from transformers.masking_utils import sdpa_mask
 
+    cache_position = kwargs.get("cache_position")
+    if q_length is None and cache_position is not None:
+        length = int(cache_position.shape[0])
+        first = int(cache_position[0]) if length else 0
+        no_offset = isinstance(kv_offset, int) and kv_offset == 0 and first == 0
+        if length == kv_length and no_offset and _right_padded(attention_mask):
+            return None
+        return sdpa_mask(  # type: ignore[no-any-return]
+            batch_size=batch_size,
+            kv_length=kv_length,
+            kv_offset=kv_offset,
+            attention_mask=attention_mask,
+            **kwargs,
+        )
+    assert q_length is not None, "the mask interface passes q_length or cache_position"
     no_offset = (
         isinstance(q_offset, int) and isinstance(kv_offset, int) and q_offset == kv_offset == 0
     )
