@@ -6,9 +6,14 @@ import os
 from pathlib import Path
 
 
+def home_path() -> Path:
+    """Where the state directory is (``home()`` also creates it)."""
+    return Path(os.environ.get("FTBRIDGE_HOME") or Path.home() / ".ftbridge").expanduser()
+
+
 def home() -> Path:
     """The state directory, created with mode 0700 on first use."""
-    root = Path(os.environ.get("FTBRIDGE_HOME") or Path.home() / ".ftbridge").expanduser()
+    root = home_path()
     if not root.is_dir():
         root.mkdir(parents=True, exist_ok=True)
         root.chmod(0o700)

@@ -21,8 +21,9 @@ import orjson
 from pydantic import BaseModel
 
 from ._models import Event, JobSnapshot, JobSpec, JobStatus, MetricPoint, utcnow
-from ._paths import home
+from ._paths import home, home_path
 from ._secrets import scrub
+from ._store_faults import decode_row, decode_rows, store_errors
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: jobs, events, metrics
@@ -110,9 +111,12 @@ class JobStore:
     """Thread-safe access to the job store; one connection per thread."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path else home() / "jobs.db"
+        self.path = Path(path) if path else home_path() / "jobs.db"
         self._local = threading.local()
-        self._prepare()
+        with store_errors(self.path):  # damaged, read-only, unreachable: say so, and what to do
+            if not path:
+                home()  # created with mode 0700 on first use
+            self._prepare()
 
     # -- connection and schema ----------------------------------------------------------------
 
@@ -149,7 +153,8 @@ class JobStore:
         conn = conn or self._conn()
         # Threads of one process queue on a lock: SQLite's own busy handler would make them
         # sleep for milliseconds. Other processes still meet SQLite's lock (busy_timeout).
-        with _WRITE_LOCKS.setdefault(str(self.path), threading.Lock()):
+        lock = _WRITE_LOCKS.setdefault(str(self.path), threading.Lock())
+        with store_errors(self.path), lock:  # a read-only store says so, naming the file
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -194,14 +199,14 @@ class JobStore:
             "SELECT * FROM jobs WHERE fingerprint = ? AND native_id IS NULL ORDER BY created_at",
             (fingerprint,),
         )
-        return [_row_to_record(r) for r in rows]
+        return list(decode_rows(rows, _row_to_record, self.path))
 
     def open_intents_all(self) -> list[JobRecord]:
         """Every intent never matched to a remote job (a crash or a lost create left them)."""
         rows = self._conn().execute(
             "SELECT * FROM jobs WHERE native_id IS NULL ORDER BY created_at"
         )
-        return [_row_to_record(r) for r in rows]
+        return list(decode_rows(rows, _row_to_record, self.path))
 
     def attach(self, key: str, snapshot: JobSnapshot) -> JobRecord:
         """Tie an intent to the remote job the provider created (or that reconcile found)."""
@@ -259,11 +264,11 @@ class JobStore:
 
     def get(self, job_id: str) -> JobRecord | None:
         row = self._conn().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return _row_to_record(row) if row else None
+        return decode_row(row, _row_to_record, self.path) if row else None
 
     def get_by_key(self, key: str) -> JobRecord | None:
         row = self._conn().execute("SELECT * FROM jobs WHERE key = ?", (key,)).fetchone()
-        return _row_to_record(row) if row else None
+        return decode_row(row, _row_to_record, self.path) if row else None
 
     def find(self, ref: str) -> JobRecord | None:
         """A job by full id, idempotency key, or unambiguous native id / id prefix."""
@@ -278,7 +283,7 @@ class JobStore:
             )
             .fetchall()
         )
-        return _row_to_record(rows[0]) if len(rows) == 1 else None
+        return decode_row(rows[0], _row_to_record, self.path) if len(rows) == 1 else None
 
     def query(
         self,
@@ -298,7 +303,7 @@ class JobStore:
             sql += " AND status = ?"
             args.append(status.value)
         sql += " ORDER BY created_at DESC"
-        return [_row_to_record(r) for r in self._conn().execute(sql, args)]
+        return list(decode_rows(self._conn().execute(sql, args), _row_to_record, self.path))
 
     # -- events and metrics ---------------------------------------------------------------------
 

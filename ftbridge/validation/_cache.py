@@ -1,5 +1,8 @@
 """Validation results kept under ``$FTBRIDGE_HOME/validation``, so the same bytes are checked once.
 
+The cache only ever saves work: a home that cannot be created, read or written (a read-only
+file system, no permission) means validating again, never a failed validation.
+
 A report is stored under the file's sha256 plus a key for everything else that shapes it (the
 rules' version, the profiles' data, the tokenizer, ``max_length``). A small stat index maps a
 file's path, size, mtime and inode to its sha256, so validating an unchanged file again does
@@ -8,6 +11,7 @@ not even read it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -21,8 +25,11 @@ if TYPE_CHECKING:
     from ._report import ValidationReport
 
 
-def _dir() -> Path:
-    return subdir("validation")
+def _dir() -> Path | None:
+    try:
+        return subdir("validation")
+    except OSError:  # no usable $FTBRIDGE_HOME: no cache, validation goes on
+        return None
 
 
 def report_key(*parts: object) -> str:
@@ -34,7 +41,10 @@ def load(sha256: str, key: str) -> ValidationReport | None:
 
     from ._report import ValidationReport
 
-    path = _dir() / f"{sha256}-{key}.json"
+    where = _dir()
+    if where is None:
+        return None
+    path = where / f"{sha256}-{key}.json"
     try:
         return ValidationReport.model_validate_json(path.read_bytes())
     except (OSError, ValidationError, ValueError):
@@ -42,12 +52,15 @@ def load(sha256: str, key: str) -> ValidationReport | None:
 
 
 def store(report: ValidationReport, key: str) -> None:
-    path = _dir() / f"{report.sha256}-{key}.json"
-    _write_atomic(path, report.model_dump_json().encode())
+    where = _dir()
+    if where is not None:
+        _write_atomic(where / f"{report.sha256}-{key}.json", report.model_dump_json().encode())
 
 
-def _stat_file(path: str) -> Path:
-    return _dir() / f"stat-{hashlib.sha1(os.path.abspath(path).encode()).hexdigest()}.json"
+def _stat_file(path: str) -> Path | None:
+    where = _dir()
+    name = f"stat-{hashlib.sha1(os.path.abspath(path).encode()).hexdigest()}.json"
+    return where / name if where is not None else None
 
 
 def _signature(st: os.stat_result) -> list[int]:
@@ -56,8 +69,11 @@ def _signature(st: os.stat_result) -> list[int]:
 
 def known_sha256(path: str, st: os.stat_result) -> str | None:
     """The sha256 recorded for this path if the file has not changed since."""
+    stat_file = _stat_file(path)
+    if stat_file is None:
+        return None
     try:
-        data = orjson.loads(_stat_file(path).read_bytes())
+        data = orjson.loads(stat_file.read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return None
     if isinstance(data, dict) and data.get("sig") == _signature(st):
@@ -67,7 +83,9 @@ def known_sha256(path: str, st: os.stat_result) -> str | None:
 
 
 def remember_sha256(path: str, st: os.stat_result, sha256: str) -> None:
-    _write_atomic(_stat_file(path), orjson.dumps({"sig": _signature(st), "sha256": sha256}))
+    stat_file = _stat_file(path)
+    if stat_file is not None:
+        _write_atomic(stat_file, orjson.dumps({"sig": _signature(st), "sha256": sha256}))
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -76,4 +94,5 @@ def _write_atomic(path: Path, data: bytes) -> None:
         tmp.write_bytes(data)
         os.replace(tmp, path)
     except OSError:  # a read-only home only costs a re-validation later
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import tempfile
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -67,7 +68,16 @@ def _finish(tmp: Path, sha: str) -> Path:
 
 
 def _tmp() -> Path:
-    return subdir("datasets") / f".incoming-{os.getpid()}-{id(object())}.jsonl"
+    return _datasets_dir() / f".incoming-{os.getpid()}-{id(object())}.jsonl"
+
+
+def _datasets_dir() -> Path:
+    """``$FTBRIDGE_HOME/datasets``; without a writable home, a private temporary directory,
+    so that validating a ``.gz`` file or records never needs a writable home."""
+    try:
+        return subdir("datasets")
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix="ftbridge-datasets-"))
 
 
 def _gunzip(path: Path) -> tuple[Path, str]:
