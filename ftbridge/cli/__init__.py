@@ -45,6 +45,8 @@ _COMMAND_MODULES = (
     "_manage",
     "_chat",
     "_info",
+    "_eval",
+    "_plot",
     "_migrate",
     "_serve",
 )

@@ -235,6 +235,6 @@ def render_html(report: EvalReport) -> str:
         f"<h2>Findings</h2><ul id=findings>{findings}</ul>"
         f"<h2>Scores</h2>{_table(section, report.baseline, 'scores')}"
         f"<div class=charts>{charts}</div>"
-        f"{_judge(report)}{general}{_loss_curves(report)}{_disagreements(report)}"
+        f"{_judge(report)}{_loss_curves(report)}{general}{_disagreements(report)}"
         f"<script>{_SCRIPT}</script></body></html>"
     )

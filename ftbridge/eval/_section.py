@@ -49,7 +49,9 @@ class Comparison:
                 f"±{p.min_detectable:.3f} (80% power), larger than the {p.delta:+.3f} seen; "
                 "use more examples to tell."
             )
-        if p.discordant is not None and not p.significant and sum(p.discordant) < 6:
+        if p.discordant is not None and sum(p.discordant) == 0:
+            out.append("The two pass and fail on exactly the same examples.")
+        elif p.discordant is not None and not p.significant and sum(p.discordant) < 6:
             out.append(
                 f"Only {sum(p.discordant)} example(s) differ in pass/fail between the two; the "
                 "exact test cannot reach p < 0.05 with fewer than 6."

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ScriptedHandle, last_user, record
+from eval_helpers import ScriptedHandle, last_user, record
 
 import ftbridge
 from ftbridge import ChatResult, Generation, InferenceError, ModelHandle, RateLimitError

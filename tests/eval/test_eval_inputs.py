@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ScriptedHandle, record, write_jsonl
+from eval_helpers import ScriptedHandle, record, write_jsonl
 
 import ftbridge
 
@@ -66,9 +66,7 @@ def test_a_schema_file_that_is_not_a_schema(handle: ScriptedHandle, tmp_path: Pa
 def test_models_that_resolve_to_nothing(handle: ScriptedHandle) -> None:
     with pytest.raises(ftbridge.ConfigError, match="model 'other' \\(nowhere\\)"):
         ftbridge.evaluate({"m": handle, "other": "nowhere"}, DATA)
-    with pytest.raises(
-        ftbridge.ConfigError, match=r"model 'other' \(nosuch:x\).*unknown provider"
-    ):
+    with pytest.raises(ftbridge.ConfigError, match=r"model 'other' \(nosuch:x\).*unknown provider"):
         ftbridge.evaluate({"m": handle, "other": "nosuch:x"}, DATA)
     assert handle.calls == []
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ScriptedHandle, record, write_jsonl
+from eval_helpers import ScriptedHandle, record, write_jsonl
 
 import ftbridge
 from ftbridge import InferenceError

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ScriptedHandle, record
+from eval_helpers import ScriptedHandle, record
 
 import ftbridge
 from ftbridge.eval import default_scorers, load_examples, resolve_scorers

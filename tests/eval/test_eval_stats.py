@@ -7,7 +7,7 @@ import random
 import statistics
 
 import pytest
-from conftest import ScriptedHandle, record
+from eval_helpers import ScriptedHandle, record
 
 import ftbridge
 

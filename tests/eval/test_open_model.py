@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import record, write_jsonl
+from eval_helpers import record, write_jsonl
 
 import ftbridge
 import ftbridge._registry
