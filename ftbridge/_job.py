@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -17,6 +16,7 @@ from ._exceptions import (
     NotSupportedError,
     TransientProviderError,
 )
+from ._job_progress import JobProgress
 from ._models import (
     Event,
     JobErrorInfo,
@@ -152,21 +152,18 @@ class Job:
 
         Raises ``JobFailedError`` (with the provider's code and message), ``JobCancelledError``,
         or ``JobTimeoutError`` after ``timeout`` seconds. A timeout leaves the remote job running
-        unless ``cancel_on_timeout=True``. ``progress`` (default: when stderr is a terminal)
-        shows one updating line with status, step and loss.
+        unless ``cancel_on_timeout=True``. ``progress`` (default: when ``stream``, stderr by
+        default, is a terminal) shows a bar of the job's steps with status, epoch and loss.
         """
         policy = poll or self._wait_policy()
-        out = stream or sys.stderr
-        show = progress if progress is not None else bool(getattr(out, "isatty", bool)())
+        bar = JobProgress(self.id, enabled=progress, stream=stream)
         deadline = None if timeout is None else time.monotonic() + timeout
         intervals = policy.intervals()
         last: tuple[object, ...] | None = None
         try:
             while True:
                 snapshot = self.refresh()
-                if show:
-                    out.write("\r" + self.progress_line() + "\x1b[K")
-                    out.flush()
+                bar.show(snapshot)
                 if snapshot.status.is_terminal:
                     break
                 state = (snapshot.status, snapshot.step)
@@ -186,9 +183,7 @@ class Job:
                     delay = min(delay, remaining)
                 time.sleep(delay)
         finally:
-            if show:
-                out.write("\n")
-                out.flush()
+            bar.close()
         self.raise_for_status()
         return self._snapshot
 

@@ -58,6 +58,7 @@ class Progress:
     def update(self, n: float = 1) -> None:
         if self._bar is not None:
             self._bar.update(n)
+            self._show_end()
 
     def set(self, done: float, total: float | None = None) -> None:
         """Move to the absolute position ``done`` (and change the total when given)."""
@@ -66,6 +67,13 @@ class Progress:
         if total is not None and total != self._bar.total:
             self._bar.total = total
         self._bar.update(done - self._bar.n)
+        self._show_end()
+
+    def _show_end(self) -> None:
+        # tqdm redraws at most every 0.1 s: a step that ends sooner still shows its end
+        bar = self._bar
+        if bar.total and bar.n >= bar.total:
+            bar.refresh()
 
     def note(self, text: str) -> None:
         """Text shown after the bar (a state, what is being retried...)."""

@@ -233,7 +233,7 @@ def test_progress_line_on_a_terminal(fake: FakeProvider, train_file: Path) -> No
     out = io.StringIO()
     job.wait(timeout=10, progress=True, stream=out)
     text = out.getvalue()
-    assert "\r" in text and "succeeded" in text and "step 10/10" in text and "loss" in text
+    assert "\r" in text and "succeeded" in text and "10/10" in text and "loss" in text
 
 
 def test_get_job_unknown_id(train_file: Path) -> None:

@@ -21,6 +21,7 @@ import openai
 
 from ftbridge._exceptions import ProviderNotFoundError
 from ftbridge._paths import subdir
+from ftbridge._upload_progress import upload_progress
 
 from ._errors import mapped
 from ._options import OpenAIOptions
@@ -79,8 +80,13 @@ def upload(
     if size > options.upload_threshold:
         file_id = _upload_in_parts(client, path, size, options.upload_part_size)
     else:
-        with mapped(f"uploading {path.name}"), path.open("rb") as handle:
-            file_id = client.files.create(file=(path.name, handle), purpose="fine-tune").id
+        with (
+            mapped(f"uploading {path.name}"),
+            path.open("rb") as handle,
+            upload_progress(path, size) as bar,
+        ):
+            sent = (path.name, bar.reader(handle))
+            file_id = client.files.create(file=sent, purpose="fine-tune").id
     cache.put(sha256, file_id)
     return file_id
 
@@ -110,11 +116,12 @@ def _upload_in_parts(client: openai.OpenAI, path: Path, size: int, part_size: in
     md5 = hashlib.md5()
     part_ids: list[str] = []
     try:
-        with path.open("rb") as handle:
+        with path.open("rb") as handle, upload_progress(path, size) as bar:
             while chunk := handle.read(part_size):
                 md5.update(chunk)
                 with mapped(f"uploading part {len(part_ids) + 1} of {path.name}"):
                     part_ids.append(client.uploads.parts.create(pending.id, data=chunk).id)
+                bar.update(len(chunk))
         with mapped(f"completing the upload of {path.name}"):
             done = client.uploads.complete(pending.id, part_ids=part_ids, md5=md5.hexdigest())
     except BaseException:

@@ -23,6 +23,7 @@ import together
 from ftbridge._exceptions import RequestRejectedError, TransientProviderError
 from ftbridge._models import DatasetRef
 from ftbridge._paths import subdir
+from ftbridge._upload_progress import upload_progress
 
 from ._errors import PROVIDER, sdk_errors
 from ._status import wire
@@ -58,10 +59,15 @@ def _jsonl_path(ref: DatasetRef) -> Path:
 def upload(client: together.Together, ref: DatasetRef) -> dict[str, Any]:
     """Upload ``ref`` (or find the same bytes already there) and return the file object."""
     path = _jsonl_path(ref)
-    with sdk_errors(f"upload {path.name}"):
+    with sdk_errors(f"upload {path.name}"), upload_progress(path) as bar:
         # check=False: ftbridge validated the file already, more thoroughly than the SDK's
         # structural check_file (which reads the whole file twice).
-        result = client.files.upload(path, purpose="fine-tune", check=False)
+        result = client.files.upload(
+            path,
+            purpose="fine-tune",
+            check=False,
+            progress_callback=lambda sent: bar.set(sent.uploaded_bytes, sent.total_bytes),
+        )
     return wire(result)
 
 
