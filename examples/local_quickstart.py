@@ -7,9 +7,13 @@
    is shaped ``ANSWER: <word> | CONFIDENCE: high`` (some first replies carry ``weight: 0`` and
    are left out of the loss);
 3. submits a 4-bit QLoRA job with ``provider="local"`` and follows it to the end;
-4. asks questions it never saw, before and after training.
+4. asks questions it never saw, before and after training;
+5. evaluates the tuned model against its base on the held-out ``format_test.jsonl`` with
+   ``ftbridge.evaluate``: the table (means, 95% intervals, the paired difference and its
+   p-value) and where the HTML report was written.
 
-It exits 1 if the trained model does not reply in the format, so it doubles as a smoke test.
+It exits 1 if the trained model does not reply in the format, or does not beat its base
+significantly, so it doubles as a smoke test.
 """
 
 from __future__ import annotations
@@ -39,6 +43,27 @@ def replies(model_path: str | Path) -> list[str]:
     with load_model(model_path) as model:
         convs = [[{"role": "user", "content": q}] for q in QUESTIONS]
         return [r.text for r in model.chat_batch(convs, max_tokens=24, temperature=0)]
+
+
+def follows_format(output: str, reference: str, record: object) -> bool:
+    """The evaluation's format check: the reply has the trained shape."""
+    return FORMAT.fullmatch(output.strip()) is not None
+
+
+def evaluate(base: str, job: ftbridge.Job) -> bool:
+    """The tuned model against its base on examples neither saw; True when it wins clearly."""
+    report = ftbridge.evaluate(
+        {"base": f"local:{base}", "tuned": job},
+        DATA / "format_test.jsonl",
+        scorers=[follows_format, "f1"],
+        baseline="base",
+        generation={"max_tokens": 24},
+    )
+    print(f"\n{report.table()}")
+    out = report.save(subdir("eval") / job.native_id)
+    print(f"\nHTML report: {out / 'report.html'} (also report.json and records.jsonl)")
+    won = report.compare("tuned", "base", "follows_format")
+    return won.delta > 0 and won.p_value < 0.01
 
 
 def main() -> int:
@@ -91,7 +116,8 @@ def main() -> int:
         print(f"\nQ: {question}\n  before: {old[:60]!r}\n  after:  {new!r}")
     learned = sum(bool(FORMAT.fullmatch(text.strip())) for text in after)
     print(f"\n{learned}/{len(QUESTIONS)} replies follow the trained format")
-    return 0 if learned >= len(QUESTIONS) - 1 else 1
+    beats_base = evaluate(model, job)
+    return 0 if learned >= len(QUESTIONS) - 1 and beats_base else 1
 
 
 if __name__ == "__main__":
