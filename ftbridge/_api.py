@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from ._arguments import (
@@ -23,17 +24,15 @@ from ._exceptions import (
     ConfigError,
     DatasetValidationError,
     OptionsError,
-    PreflightError,
-    ProviderError,
-    TransientProviderError,
     UnsupportedHyperparameterError,
 )
 from ._job import Job
-from ._models import Hyperparameters, JobSnapshot, JobSpec, JobStatus, Method, Preflight
-from ._polling import PollPolicy, call_with_retries
+from ._models import Hyperparameters, JobSpec, JobStatus, Method, utcnow
+from ._polling import PollPolicy
 from ._provider import Provider
 from ._registry import get_provider
 from ._store import JobStore
+from ._submission import Submission
 from ._tuning import move_renamed_options
 
 if TYPE_CHECKING:
@@ -126,9 +125,23 @@ def _options(provider: Provider, options: Mapping[str, Any] | BaseModel | None) 
 
 
 def fingerprint(spec: JobSpec) -> str:
-    """What makes two submissions "the same job" (everything but the idempotency key)."""
-    body = spec.model_dump_json(exclude={"idempotency_key"})
-    return hashlib.sha256(body.encode()).hexdigest()
+    """What makes two submissions "the same job": everything but the idempotency key and where
+    the data files lie (the same bytes from another directory or machine are the same job)."""
+    body = spec.model_dump(mode="json", exclude={"idempotency_key"})
+    for ref in ("training", "validation"):
+        if body.get(ref):
+            body[ref].pop("path", None)
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-")
+
+
+def _check_key(key: object) -> None:
+    if not isinstance(key, str) or not 0 < len(key) <= 64 or not set(key) <= _KEY_CHARS:
+        raise ConfigError(
+            f"idempotency_key must be 1 to 64 letters, digits, '.', '_', ':' or '-', not {key!r}"
+        )
 
 
 def submit(
@@ -142,6 +155,7 @@ def submit(
     options: Mapping[str, Any] | BaseModel | None = None,
     poll: PollPolicy | None = None,
     retrained_from: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Job:
     """Validate (unless already validated), preflight, and start a fine-tuning job.
 
@@ -151,12 +165,18 @@ def submit(
     The job's intent is recorded in the job store with an idempotency key *before* the remote
     create, so a crash or a lost response is reconciled to the one remote job instead of
     starting a second paid one: submitting the same thing again after a crash adopts it.
+    Two identical submits at once (two processes, two machines sharing the store) make one job:
+    the second waits for the first's create and returns the same job. ``idempotency_key``
+    (your own string: letters, digits, ``._:-``, at most 64) names the job: submitting with a
+    key already used returns that job, and never starts a second one; the same key with a
+    different job is a ``ConfigError``.
     """
     provider_or_none(provider)
     text_or_none("model", model, "the base model's name")
     text_or_none("suffix", suffix, "a name fragment for the fine-tuned model")
     mapping_or_none("hyperparameters", hyperparameters, Hyperparameters)
     mapping_or_none("options", options)
+    since = utcnow()  # an identical submit whose intent is recorded after this joins it
     prov = _resolve_provider(provider)
     name = prov.name
     config = load_config()
@@ -193,54 +213,22 @@ def submit(
             retrained_from=retrained_from,
         )
 
-    probe = make_spec("")
-    print_key = fingerprint(probe)
-    # An earlier submit of the very same job that crashed or lost its create response?
-    for intent in store.open_intents(print_key):
-        found = call_with_retries(lambda spec=intent.spec: prov.reconcile(spec), policy)  # type: ignore[misc]
-        if found is not None:
-            log.info("adopted job %s:%s from an interrupted submit", name, found.native_id)
-            return Job(store.attach(intent.key, found), prov, store, poll)
-    intents = store.open_intents(print_key)
-    key = intents[0].key if intents else f"ftb-{uuid.uuid4().hex[:20]}"
-    spec = make_spec(key)
-    store.record_intent(spec, print_key)
-
-    try:
-        check: Preflight = call_with_retries(lambda: prov.preflight(train, spec), policy)
-    except ProviderError:
-        store.forget_intent(key)
-        raise
-    for warning in check.warnings:
-        log.warning("%s: %s", name, warning)
-    if not check.ok:
-        store.forget_intent(key)
-        raise PreflightError(
-            f"{name} refused this job before starting it: " + "; ".join(check.problems),
-            provider=name,
-        )
-
-    attempts = 0
-
-    def create() -> JobSnapshot:
-        nonlocal attempts
-        attempts += 1
-        if attempts > 1:  # the previous create may have succeeded with its response lost
-            found = prov.reconcile(spec)
-            if found is not None:
-                return found
-        return prov.submit(train, spec)
-
-    try:
-        snapshot = call_with_retries(create, policy)
-    except TransientProviderError:
-        raise  # the intent stays: the next submit of this job reconciles it
-    except ProviderError:
-        store.forget_intent(key)  # refused outright: nothing exists remotely
-        raise
-    job = Job(store.attach(key, snapshot), prov, store, poll)
-    job.preflight = check  # type: ignore[attr-defined]
-    return job
+    if idempotency_key is not None:
+        _check_key(idempotency_key)
+    key = idempotency_key or f"ftb-{uuid.uuid4().hex[:20]}"
+    submission = Submission(
+        prov,
+        store,
+        train,
+        make_spec(key),
+        fingerprint(make_spec("")),
+        chosen_key=idempotency_key is not None,
+        policy=policy,
+        poll=poll,
+        since=since,
+        preflight_warning=lambda warning: log.warning("%s: %s", name, warning),
+    )
+    return submission.run()
 
 
 def get_job(
@@ -253,7 +241,7 @@ def get_job(
     job_id = job_reference(job_id)
     store = JobStore()
     record = store.find(job_id)
-    if record is None or record.native_id is None:
+    if record is None:
         record = matching_job(store, job_id)  # none, or several: say which
     return Job(record, provider, store, poll)
 
@@ -271,4 +259,5 @@ def list_jobs(provider: str | None = None, status: str | JobStatus | None = None
             known = ", ".join(s.value for s in JobStatus)
             raise ConfigError(f"unknown status {status!r}; use one of: {known}") from None
     store = JobStore()
-    return [Job(r, None, store) for r in store.query(provider=provider, status=wanted)]
+    records = store.query(provider=provider, status=wanted, include_intents=True)
+    return [Job(r, None, store) for r in records]

@@ -10,7 +10,9 @@ from typing import IO, TypeVar
 
 from ._exceptions import (
     JobCancelledError,
+    JobError,
     JobFailedError,
+    JobNotFoundError,
     JobNotSucceededError,
     JobTimeoutError,
     NotSupportedError,
@@ -24,6 +26,7 @@ from ._models import (
     JobSpec,
     JobStatus,
     MetricSeries,
+    Preflight,
 )
 from ._polling import PollPolicy, call_with_retries
 from ._provider import ModelHandle, Provider
@@ -32,6 +35,17 @@ from ._store import JobRecord, JobStore
 T = TypeVar("T")
 
 log = logging.getLogger("ftbridge")
+
+
+def _unconfirmed(record: JobRecord) -> JobSnapshot:
+    """How a job looks before the provider confirmed its create."""
+    return JobSnapshot(
+        native_id="",
+        status=JobStatus.PENDING,
+        raw_status="submitting",
+        created_at=record.created_at,
+        details={"idempotency_key": record.key},
+    )
 
 
 class Job:
@@ -48,15 +62,18 @@ class Job:
         provider: Provider | None,
         store: JobStore,
         poll: PollPolicy | None = None,
+        *,
+        preflight: Preflight | None = None,
     ) -> None:
-        if record.native_id is None or record.snapshot is None:
-            raise ValueError("a Job needs a record attached to a remote job")
         self._key = record.key
-        self._native_id: str = record.native_id
+        self._native_id: str | None = record.native_id
         self._provider_obj = provider
         self._store = store
         self.spec: JobSpec = record.spec
-        self._snapshot: JobSnapshot = record.snapshot
+        self._snapshot: JobSnapshot = record.snapshot or _unconfirmed(record)
+        #: What the provider's preflight said (estimates, warnings), for a job this process
+        #: submitted; None for one read from the store.
+        self.preflight: Preflight | None = preflight
         self._poll_given = poll is not None
         self.poll = poll or PollPolicy()
         #: Set by :meth:`refresh` when it kept the stored state (the provider did not answer).
@@ -66,8 +83,18 @@ class Job:
 
     @property
     def id(self) -> str:
-        """``"<provider>:<native id>"``: stable across processes and machines."""
-        return f"{self.provider}:{self._native_id}"
+        """``"<provider>:<native id>"``: stable across processes and machines.
+
+        A job whose create the provider has not confirmed yet (``confirmed`` is False) is named
+        by its idempotency key, ``"<provider>:<key>"``, until it is.
+        """
+        return f"{self.provider}:{self._native_id or self._key}"
+
+    @property
+    def confirmed(self) -> bool:
+        """False while the job is only an intent: its submit was interrupted or is still
+        creating it. ``refresh`` (``ftbridge status``) or ``ftbridge recover`` settles it."""
+        return self._native_id is not None
 
     @property
     def provider(self) -> str:
@@ -75,7 +102,8 @@ class Job:
 
     @property
     def native_id(self) -> str:
-        return self._native_id
+        """The provider's own id ("" while the job is not ``confirmed``)."""
+        return self._native_id or ""
 
     @property
     def snapshot(self) -> JobSnapshot:
@@ -127,17 +155,43 @@ class Job:
         stored final state is kept and :attr:`note` says why it was not refreshed.
         """
         self.note = None
+        if self._native_id is None:
+            return self._settle_intent()
+        native_id = self._native_id
         if self._snapshot.status.is_terminal:
             try:
-                snapshot = self._provider.refresh(self._native_id)
+                snapshot = self._provider.refresh(native_id)
             except TransientProviderError as exc:
                 self.note = f"showing the last known state ({exc})"
                 log.info("job %s: %s", self.id, self.note)
                 return self._snapshot
         else:
-            snapshot = self._call(lambda: self._provider.refresh(self._native_id))
+            snapshot = self._call(lambda: self._provider.refresh(native_id))
         self._snapshot = self._store.update_snapshot(self._key, snapshot)
         return self._snapshot
+
+    def _settle_intent(self) -> JobSnapshot:
+        """Ask the provider what became of an unconfirmed job: adopt it, or say it never
+        reached the provider (and drop it), or say who is still creating it."""
+        from ._recover import recover_intent
+
+        found = recover_intent(self._store, self._key, self._provider, self.poll)
+        if found.record is not None and found.record.native_id is not None:
+            self._native_id = found.record.native_id
+            self._snapshot = found.record.snapshot or self._snapshot
+        elif found.outcome == "in_flight":
+            self.note = found.message
+        else:
+            raise JobNotFoundError(found.message, job_id=self.id)
+        return self._snapshot
+
+    def _remote_id(self) -> str:
+        """The provider's id, settling an unconfirmed job first."""
+        if self._native_id is None:
+            self.refresh()
+        if self._native_id is None:
+            raise JobError(f"job {self.id}: {self.note}; try again shortly", job_id=self.id)
+        return self._native_id
 
     def wait(
         self,
@@ -233,7 +287,8 @@ class Job:
             raise NotSupportedError(
                 f"{self.provider} jobs cannot be cancelled", provider=self.provider
             )
-        snapshot = self._call(lambda: self._provider.cancel(self._native_id))
+        native_id = self._remote_id()
+        snapshot = self._call(lambda: self._provider.cancel(native_id))
         self._snapshot = self._store.update_snapshot(self._key, snapshot)
         return self._snapshot
 
@@ -253,23 +308,30 @@ class Job:
             raise NotSupportedError(
                 f"{self.provider} does not support {operation}", provider=self.provider
             )
-        snapshot = self._call(lambda: method(self._native_id))
+        native_id = self._remote_id()
+        snapshot = self._call(lambda: method(native_id))
         # resume may legitimately move a terminal job back to a live status
         self._snapshot = self._store.update_snapshot(self._key, snapshot, force=True)
         return self._snapshot
 
     def events(self) -> list[Event]:
         """Every event of the job so far, oldest first (fetched incrementally, stored)."""
-        if self._provider.capabilities.events:
+        if self._native_id is None:
+            self.refresh()
+        if self._provider.capabilities.events and self._native_id is not None:
+            native_id = self._native_id
             after = self._store.last_event_id(self._key)
-            new = self._call(lambda: self._provider.events(self._native_id, after=after))
+            new = self._call(lambda: self._provider.events(native_id, after=after))
             self._store.add_events(self._key, new)
         return self._store.events(self._key)
 
     def metrics(self) -> MetricSeries:
         """Training metrics by step (loss, learning rate, ...)."""
-        if self._provider.capabilities.metrics:
-            points = self._call(lambda: self._provider.metrics(self._native_id))
+        if self._native_id is None:
+            self.refresh()
+        if self._provider.capabilities.metrics and self._native_id is not None:
+            native_id = self._native_id
+            points = self._call(lambda: self._provider.metrics(native_id))
             self._store.put_metrics(self._key, points)
         return MetricSeries(points=tuple(self._store.metrics(self._key)))
 

@@ -59,6 +59,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (job_key, step)
     );
     """,
+    # 2: the lease on an intent's remote create (who creates it, until when: ftbridge._leases)
+    """
+    ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
+    ALTER TABLE jobs ADD COLUMN lease_expires REAL;
+    """,
 )
 
 
@@ -84,6 +89,8 @@ class JobRecord:
     snapshot: JobSnapshot | None
     created_at: datetime
     updated_at: datetime
+    lease_owner: str | None = None
+    lease_expires: float | None = None
 
     @property
     def is_intent(self) -> bool:
@@ -104,6 +111,8 @@ def _row_to_record(row: sqlite3.Row) -> JobRecord:
         snapshot=JobSnapshot.model_validate_json(snapshot) if snapshot else None,
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
+        lease_owner=row["lease_owner"],
+        lease_expires=row["lease_expires"],
     )
 
 
@@ -201,13 +210,6 @@ class JobStore:
         )
         return list(decode_rows(rows, _row_to_record, self.path))
 
-    def open_intents_all(self) -> list[JobRecord]:
-        """Every intent never matched to a remote job (a crash or a lost create left them)."""
-        rows = self._conn().execute(
-            "SELECT * FROM jobs WHERE native_id IS NULL ORDER BY created_at"
-        )
-        return list(decode_rows(rows, _row_to_record, self.path))
-
     def attach(self, key: str, snapshot: JobSnapshot) -> JobRecord:
         """Tie an intent to the remote job the provider created (or that reconcile found)."""
         with self._write() as conn:
@@ -271,8 +273,14 @@ class JobStore:
         return decode_row(row, _row_to_record, self.path) if row else None
 
     def find(self, ref: str) -> JobRecord | None:
-        """A job by full id, idempotency key, or unambiguous native id / id prefix."""
+        """A job by full id, idempotency key (alone or as ``<provider>:<key>``, how a job still
+        being created is named), or unambiguous native id / id prefix."""
         record = self.get(ref) or self.get_by_key(ref)
+        if record is None and ":" in ref:
+            provider, _, key = ref.partition(":")
+            record = self.get_by_key(key)
+            if record is not None and record.provider != provider:
+                record = None
         if record is not None:
             return record
         rows = (

@@ -45,6 +45,7 @@ _COMMAND_MODULES = (
     "_manage",
     "_chat",
     "_info",
+    "_recover",
     "_eval",
     "_plot",
     "_migrate",

@@ -53,6 +53,12 @@ def register(sub: Any) -> None:
         metavar="KEY=VALUE",
         help="a provider option; VALUE is read as JSON when it parses (repeatable)",
     )
+    p.add_argument(
+        "--idempotency-key",
+        metavar="KEY",
+        help="your name for this job: submitting again with the same KEY (from any process or "
+        "machine sharing the job store) returns the same job instead of starting another",
+    )
     p.add_argument("--wait", action="store_true", help="wait for the job to finish")
     p.add_argument("--timeout", type=seconds, help="with --wait: give up waiting after SECONDS")
     add_json_flag(p)
@@ -86,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
         suffix=args.suffix,
         validation=args.validation,
         options=parse_options(args.option),
+        idempotency_key=args.idempotency_key,
     )
-    preflight = getattr(job, "preflight", None)
+    preflight = job.preflight
 
     def as_json() -> dict[str, Any]:
         out = job_json(job)

@@ -121,8 +121,11 @@ class FakeProvider:
         total_steps: int = 10,
         state_dir: str | Path | None = None,
         name: str | None = None,
+        create_delay: float = 0.0,
     ) -> None:
         self.script = tuple(script or DEFAULT_SCRIPT)
+        #: Seconds each ``submit`` takes before the job exists: a slow remote create.
+        self.create_delay = float(create_delay)
         self.total_steps = total_steps
         self.state_dir = Path(state_dir) if state_dir else subdir("fake-provider")
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -139,6 +142,7 @@ class FakeProvider:
             script=[(str(s), float(d)) for s, d in script] if script else None,
             total_steps=int(settings.get("total_steps", 10)),
             state_dir=settings.get("state_dir"),
+            create_delay=float(settings.get("create_delay", 0.0)),
         )
 
     def describe_config(self) -> dict[str, Any]:
@@ -273,6 +277,8 @@ class FakeProvider:
 
     def submit(self, dataset: ValidatedDataset, spec: JobSpec) -> JobSnapshot:
         failure = self._enter("submit", spec.idempotency_key)
+        if self.create_delay:
+            time.sleep(self.create_delay)
         opts = FakeOptions.model_validate(spec.options)
         state = {
             "id": f"fakejob-{uuid.uuid4().hex[:12]}",

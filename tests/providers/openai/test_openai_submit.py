@@ -69,7 +69,8 @@ def test_a_crash_between_create_and_record_is_reconciled_by_the_next_submit(
     with pytest.raises(TransientProviderError):
         ftbridge.submit(train_file, provider=provider, model="gpt-4o-mini", poll=give_up)
     assert len(emulator.jobs) == 1
-    assert ftbridge.list_jobs(provider="openai") == []
+    [pending] = ftbridge.list_jobs(provider="openai")  # shown as pending, not hidden
+    assert pending.status is JobStatus.PENDING and not pending.confirmed
     # A fresh submit of the same thing (a new process, say) finds the job instead of paying twice.
     fresh = OpenAIProvider(api_key=API_KEY, base_url=emulator.base_url)
     job = ftbridge.submit(train_file, provider=fresh, model="gpt-4o-mini", poll=FAST)
