@@ -35,7 +35,15 @@ from ftbridge._exceptions import (
     ProviderNotFoundError,
     RequestRejectedError,
 )
-from ftbridge._models import Capabilities, Event, JobSnapshot, JobSpec, MetricPoint, Preflight
+from ftbridge._models import (
+    Capabilities,
+    Event,
+    Hyperparameters,
+    JobSnapshot,
+    JobSpec,
+    MetricPoint,
+    Preflight,
+)
 
 from . import _metrics, _paging, _request, _status
 from ._errors import PROVIDER, is_already_exists, sdk_errors, translate
@@ -44,7 +52,7 @@ from ._options import FireworksOptions
 from ._upload import DIRECT_UPLOAD_LIMIT, Uploader
 
 if TYPE_CHECKING:
-    from ftbridge.migrate import RemoteModel
+    from ftbridge.migrate import ProviderClosing, RemoteModel
     from ftbridge.validation import ValidatedDataset
 
 _SETTINGS = {
@@ -85,6 +93,7 @@ class FireworksProvider:
             "seed": "Fireworks' fine-tuning API has no seed",
             "lora_alpha": "Fireworks chooses LoRA alpha itself; only lora_rank can be set",
             "lora_dropout": "Fireworks' fine-tuning API has no LoRA dropout setting",
+            "tuning": "Fireworks trains LoRA adapters only (its API has no full fine-tuning)",
         },
         validation_file=True,
         cancel=True,
@@ -94,6 +103,8 @@ class FireworksProvider:
         metrics=True,
     )
     options_model: ClassVar[type[BaseModel]] = FireworksOptions
+    #: Fireworks has announced no end of fine-tuning (``ftbridge inventory`` reads this).
+    closing: ClassVar[ProviderClosing | None] = None
 
     def __init__(
         self,
@@ -344,6 +355,24 @@ class FireworksProvider:
             deployment=deployment,
             fine_tuned=not name.startswith("accounts/fireworks/"),
         )
+
+    @staticmethod
+    def trained_hyperparameters(snapshot: JobSnapshot) -> Hyperparameters:
+        """What Fireworks resolved for a job, in ftbridge's names (for ``ftbridge retrain``)."""
+        d = snapshot.details
+        values: dict[str, Any] = {"tuning": "lora"}
+        pairs = (
+            ("epochs", "epochs"),
+            ("loraRank", "lora_rank"),
+            ("batchSizeSamples", "batch_size"),
+        )
+        for theirs, ours in pairs:
+            if isinstance(d.get(theirs), int) and not isinstance(d.get(theirs), bool):
+                values[ours] = d[theirs]
+        rate = d.get("learningRate")
+        if isinstance(rate, (int, float)) and 0 < rate < 1:
+            values["learning_rate"] = float(rate)
+        return Hyperparameters.model_validate(values)
 
     def list_fine_tuned_models(self) -> list[RemoteModel]:
         """The account's fine-tuned (LoRA addon) models, every page read once, at most

@@ -106,7 +106,14 @@ def snapshot(obj: Any, kind: str, account: str) -> JobSnapshot:
         value = config.get(key) if key != "dataset" else job.get("dataset")
         if value:
             details[key] = value
-    for key in ("epochs", "learningRate", "loraRank", "batchSize", "maxContextLength"):
+    for key in (
+        "epochs",
+        "learningRate",
+        "loraRank",
+        "batchSize",
+        "batchSizeSamples",
+        "maxContextLength",
+    ):
         if config.get(key) is not None:
             details[key] = config[key]
     if progress.get("percent") is not None:
