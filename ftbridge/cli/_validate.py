@@ -1,4 +1,4 @@
-"""``ftbridge validate FILE [--provider P] [--json]``: every problem, with line numbers.
+"""``ftbridge validate FILE [--provider P] [--tokenizer NAME] [--json]``: every problem, with line numbers.
 
 Exit 0 when the dataset is valid (for ``--provider`` too, if given), 1 when it is not, 2 when
 the file cannot be read or the arguments are wrong (an unknown ``--provider`` included).
@@ -28,6 +28,12 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--provider", "-p", help="also require this provider's rules (openai, together, local...)"
     )
+    p.add_argument(
+        "--tokenizer",
+        metavar="NAME",
+        help="count tokens with o200k_base or cl100k_base (exact; needs ftbridge[tokens]) or "
+        "'estimate'; default: the --provider's encoding when installed, else the estimate",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(handler=_run)
 
@@ -37,7 +43,7 @@ def _run(args: argparse.Namespace) -> int:
 
     bar = _ByteProgress(enabled=not args.json and is_terminal())
     try:
-        ds = check(args.file, provider=args.provider, progress=bar)
+        ds = check(args.file, provider=args.provider, tokenizer=args.tokenizer, progress=bar)
     finally:
         bar.close()
     report = ds.report

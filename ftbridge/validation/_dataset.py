@@ -13,7 +13,7 @@ from ._profiles import profiles, profiles_fingerprint
 from ._run import build_config, run_file
 from ._sniff import check_provider_name, file_sha256, read_head, shape_error, shape_report
 from ._source import Source, open_source
-from ._tokens import TokenCounter, resolve
+from ._tokens import ESTIMATE_LABEL, TokenCounter, default_counter, resolve
 
 # The report models (pydantic) are imported once the scan is under way, so that worker
 # processes start without them; the job models only when a job asks for them.
@@ -109,9 +109,13 @@ def check(
         ds = ftbridge.validation.check("train.jsonl")
         print(ds.report.format_text())
     """
-    counter = resolve(tokenizer)
     selected = profiles()
     check_provider_name(provider, selected)
+    if tokenizer is None and provider in selected:
+        # the encoding the provider bills with, when it is installed (ftbridge[tokens])
+        counter = default_counter(selected[provider].tokenizer)
+    else:
+        counter = resolve(tokenizer)
     path, st, sha = open_source(source)
     spath = str(path)
     shape = shape_error(spath, read_head(path), st.st_size)
@@ -126,11 +130,11 @@ def check(
             max_findings=MAX_FINDINGS,
         )
         return ValidatedDataset(path, _for_provider(report, provider))
-    cacheable = counter is None or counter.label.startswith("tiktoken")
+    cacheable = counter is None or counter.cacheable
     key = _cache.report_key(
         RULES_VERSION,
         profiles_fingerprint(selected),
-        counter.label if counter is not None else "estimate",
+        counter_label(counter),
         max_length,
         MAX_FINDINGS,
     )
@@ -266,4 +270,4 @@ def _error_message(report: ValidationReport, provider: str | None) -> str:
 
 
 def counter_label(counter: TokenCounter | None) -> str:
-    return counter.label if counter is not None else "estimate"
+    return counter.label if counter is not None else ESTIMATE_LABEL

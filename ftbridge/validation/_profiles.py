@@ -68,6 +68,8 @@ class ProviderProfile:
     truncated: a warning); ``uses_max_length`` adds ``validate(max_length=...)`` as a limit;
     ``template_check`` runs :func:`check_with_tokenizer` when a tokenizer is passed.
     ``billing_cap`` caps each example's tokens in ``estimate(examples, billing_tokens, exact)``.
+    ``tokenizer`` names the encoding the provider counts with (``"o200k_base"``): validating
+    for this provider counts with it when it is installed (``ftbridge[tokens]``).
     """
 
     name: str
@@ -79,6 +81,7 @@ class ProviderProfile:
     template_check: bool = False
     billing_cap: int | None = None
     estimate: Estimator | None = None
+    tokenizer: str | None = None
     docs: str = ""
 
     def fingerprint(self) -> str:
@@ -95,6 +98,7 @@ class ProviderProfile:
                     self.template_check,
                     self.billing_cap,
                     getattr(self.estimate, "__qualname__", None),
+                    self.tokenizer,
                 )
             ),
         ]
@@ -168,17 +172,31 @@ _OPENAI_MIN_DEFAULT_EPOCHS = 1
 _OPENAI_MAX_DEFAULT_EPOCHS = 25
 
 
-def openai_estimate(examples: int, billing_tokens: int, exact: bool) -> dict[str, Any]:
-    """OpenAI's default epochs for ``examples`` and the tokens a job would be charged for."""
+def openai_default_epochs(examples: int) -> int:
+    """OpenAI's "auto" epochs: 3, raised to reach 100 examples seen or lowered to stay under 25,000."""
     epochs = _OPENAI_TARGET_EPOCHS
     if examples and examples * epochs < _OPENAI_MIN_TARGET_EXAMPLES:
         epochs = min(_OPENAI_MAX_DEFAULT_EPOCHS, _OPENAI_MIN_TARGET_EXAMPLES // examples)
     elif examples * epochs > _OPENAI_MAX_TARGET_EXAMPLES:
         epochs = max(_OPENAI_MIN_DEFAULT_EPOCHS, _OPENAI_MAX_TARGET_EXAMPLES // examples)
+    return epochs
+
+
+def openai_estimate(
+    examples: int, billing_tokens: int, exact: bool, epochs: int | None = None
+) -> dict[str, Any]:
+    """The tokens an OpenAI job is charged for: ``billing_tokens`` a pass (each example counted
+    up to the 16,385-token billing cap) times ``epochs`` (OpenAI's default when None).
+
+    The one estimate: validation's verdict holds it with the default epochs, and the OpenAI
+    provider's preflight calls it again with the job's epochs to price it.
+    """
+    chosen = epochs or openai_default_epochs(examples)
     return {
-        "default_epochs": epochs,
+        "default_epochs": openai_default_epochs(examples),
+        "epochs": chosen,
         "billing_tokens_per_epoch": billing_tokens,
-        "charged_tokens": epochs * billing_tokens,
+        "charged_tokens": chosen * billing_tokens,
         "tokens_exact": exact,
         "rule": "cookbook: 3 epochs, raised to reach 100 examples or lowered to stay under "
         "25,000; each example billed up to 16,385 tokens",
@@ -201,6 +219,7 @@ OPENAI = ProviderProfile(
     },
     billing_cap=16_385,
     estimate=openai_estimate,
+    tokenizer="o200k_base",
     rules={
         "format.instruction": _unsupported_format(
             "openai",

@@ -54,8 +54,9 @@ class Distribution(_Frozen):
 class DatasetStats(_Frozen):
     """Statistics of a dataset, from the same pass that checked it.
 
-    Token counts are exact when ``tokens_exact`` (``tokenizer`` names what counted them),
-    otherwise an estimate of about four characters per token plus a few tokens per message.
+    ``tokenizer`` names the token counter used: ``"o200k_base (exact)"`` (an encoding, with
+    ``ftbridge[tokens]`` installed), ``"tokenizer NAME (exact)"`` (a Hugging Face tokenizer), or
+    the estimate's description when ``tokens_exact`` is False.
     ``trainable_tokens`` counts assistant messages whose ``weight`` is not 0 (for preference
     data, the preferred output; for instruction data, the completion; for text, everything).
     """
@@ -176,7 +177,7 @@ class ValidationReport(_Frozen):
             f"{head}: {s.examples} {fmt} examples, {e} errors, {w} warnings"
             + (f" (for {provider})" if provider else ""),
             f"tokens: {approx}{s.total_tokens} total, {approx}{s.trainable_tokens} trainable, "
-            f"max {approx}{s.max_example_tokens} per example ({s.tokenizer})",
+            f"max {approx}{s.max_example_tokens} per example; counted with {s.tokenizer}",
         ]
         if s.duplicates or s.without_system:
             out.append(f"duplicates: {s.duplicates}; without a system message: {s.without_system}")

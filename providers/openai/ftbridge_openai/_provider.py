@@ -28,9 +28,10 @@ from ftbridge._exceptions import (
     RequestRejectedError,
 )
 from ftbridge._models import Capabilities, Event, JobSnapshot, JobSpec, MetricPoint, Preflight
+from ftbridge._paging import Page, paginate
 from ftbridge.migrate import ProviderClosing, RemoteModel
 from ftbridge.migrate._closing import closed_for_jobs
-from ftbridge._paging import Page, paginate
+from ftbridge.validation._profiles import openai_estimate
 
 from . import _metrics
 from ._errors import mapped
@@ -188,17 +189,27 @@ class OpenAIProvider:
             problems.append("the beta option applies to DPO (preference data) only")
         if len(options.metadata) > 15:
             problems.append("at most 15 metadata entries (OpenAI allows 16; ftbridge uses one)")
-        epochs = spec.hyperparameters.epochs or _default_epochs(examples)
         stats = getattr(dataset, "stats", None)
-        tokens = int(getattr(stats, "total_tokens", 0) or 0)
-        estimates: dict[str, Any] = {"examples": examples, "epochs": epochs}
-        if tokens:
-            estimates["billable_tokens"] = tokens * epochs
+        exact = bool(getattr(stats, "tokens_exact", False))
+        # validation's estimate for OpenAI: each example's tokens up to the billing cap
+        verdicts = getattr(dataset, "verdicts", None) or {}
+        verdict = verdicts.get(self.name)
+        billed = (verdict.estimate or {}).get("billing_tokens_per_epoch") if verdict else None
+        if billed is None:  # validated without OpenAI's profile: every token counts
+            billed = int(getattr(stats, "total_tokens", 0) or 0)
+        est = openai_estimate(examples, billed, exact, spec.hyperparameters.epochs)
+        estimates: dict[str, Any] = {"examples": examples, "epochs": est["epochs"]}
+        if billed:
+            estimates["billable_tokens"] = est["charged_tokens"]
+            estimates["token_counter"] = getattr(stats, "tokenizer", None)
             price = _price(spec.model)
             if price is not None:
-                estimates["estimated_cost_usd"] = round(tokens * epochs * price / 1e6, 2)
-            if not getattr(stats, "tokens_exact", True):
-                warnings.append("token counts are estimates; OpenAI bills what it counts")
+                estimates["estimated_cost_usd"] = round(est["charged_tokens"] * price / 1e6, 2)
+            if not exact:
+                warnings.append(
+                    "token counts are estimates (pip install 'ftbridge[tokens]' for exact "
+                    "o200k_base counts); OpenAI bills what it counts"
+                )
         return Preflight(problems=tuple(problems), warnings=tuple(warnings), estimates=estimates)
 
     # -- create and find -----------------------------------------------------------------------
@@ -426,15 +437,6 @@ def _event(item: Any) -> Event:
         step=step,
         metrics=metrics,
     )
-
-
-def _default_epochs(examples: int) -> int:
-    """OpenAI's documented "auto" rule: about 3 epochs, more for tiny datasets."""
-    if examples and examples * 3 < 100:
-        return min(25, 100 // examples)
-    if examples * 3 > 25_000:
-        return max(1, 25_000 // examples)
-    return 3
 
 
 def _price(model: str) -> float | None:
