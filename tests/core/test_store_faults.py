@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import ftbridge
 from ftbridge.cli import main
@@ -151,3 +153,59 @@ def test_a_read_only_store_says_so(train_file: Path, ftbridge_home: Path) -> Non
         assert "Traceback" not in done.stderr
         validated = _cli("validate", str(train_file))
         assert validated.returncode == 0, validated.stderr
+
+
+# -- fuzz: whatever the file or a row holds, a StoreError or a listing, never another error -------
+
+_FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@_FUZZ
+@given(head=st.sampled_from([b"", b"SQLite format 3\x00", b"\x00" * 100]), body=st.binary())
+def test_arbitrary_bytes_as_the_store(ftbridge_home: Path, head: bytes, body: bytes) -> None:
+    store = ftbridge_home / "jobs.db"
+    for side in ("", "-wal", "-shm"):
+        Path(f"{store}{side}").unlink(missing_ok=True)
+    store.write_bytes(head + body)
+    try:
+        jobs = ftbridge.list_jobs()
+    except ftbridge.StoreError as exc:
+        assert str(store) in str(exc)
+    else:
+        assert isinstance(jobs, list)
+
+
+_text = st.text(max_size=30) | st.sampled_from(["", "{}", "null", "[]", '{"native_id": 1}'])
+
+
+@_FUZZ
+@given(
+    column=st.sampled_from(["status", "snapshot", "spec", "created_at", "updated_at"]),
+    value=_text,
+)
+def test_any_damaged_field_skips_that_job_only(
+    ftbridge_home: Path, train_file: Path, column: str, value: str
+) -> None:
+    store = ftbridge_home / "jobs.db"
+    if not store.exists():  # the first example: two jobs, one of which each example damages
+        _submit(train_file, 1)
+        _submit(train_file, 2)
+    with contextlib.closing(sqlite3.connect(store)) as db:
+        good, bad = (r[0] for r in db.execute("SELECT id FROM jobs ORDER BY created_at"))
+    with contextlib.closing(sqlite3.connect(ftbridge_home / "jobs.db")) as db, db:
+        saved = db.execute(f"SELECT {column} FROM jobs WHERE id = ?", (bad,)).fetchone()[0]
+        db.execute(f"UPDATE jobs SET {column} = ? WHERE id = ?", (value, bad))
+    try:
+        ids = [j.id for j in ftbridge.list_jobs()]
+        assert good in ids
+        try:
+            ftbridge.get_job(bad)
+        except ftbridge.StoreError as exc:
+            assert bad in str(exc)
+    finally:
+        with contextlib.closing(sqlite3.connect(ftbridge_home / "jobs.db")) as db, db:
+            db.execute(f"UPDATE jobs SET {column} = ? WHERE id = ?", (saved, bad))
