@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,55 @@ def test_a_crashed_submit_is_adopted_by_the_next_one(
     job = ftbridge.submit(train_file, provider=provider, model=BASE, poll=FAST)
     assert [key[2] for key in emulator.jobs] == [job.native_id.split("/")[1]]
     assert emulator.count("POST", CREATE, handled=True) == 1
+
+
+def test_a_slow_reply_times_out_and_is_retried(
+    emulator: FireworksEmulator, train_file: Path
+) -> None:
+    provider = FireworksProvider(
+        api_key="fw-test-key-0123456789",
+        account_id=ACCOUNT,
+        base_url=emulator.base_url,
+        timeout=0.3,
+    )
+    emulator.faults.inject("GET", r"/v1/accounts/fireworks/models/.*", delay=1.0, times=1)
+    job = ftbridge.submit(train_file, provider=provider, model=BASE, poll=FAST)
+    emulator.faults.inject("GET", JOB, delay=1.0, times=1)
+    with pytest.raises(TransientProviderError, match="timed out"):
+        provider.refresh(job.native_id)
+    job.wait(timeout=30, progress=False)
+    assert job.status is JobStatus.SUCCEEDED
+    # The slow answer is logged once it is written (late); the read was asked for again.
+    deadline = time.monotonic() + 5
+    while emulator.count("GET", r"/v1/accounts/fireworks/models/.*") < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert len(emulator.jobs) == 1
+
+
+def test_a_validation_file_is_the_evaluation_dataset(
+    emulator: FireworksEmulator, provider: FireworksProvider, train_file: Path, tmp_path: Path
+) -> None:
+    valid = write_jsonl(tmp_path / "valid.jsonl", chat_records(4, tag="v"))
+    job = ftbridge.submit(train_file, provider=provider, model=BASE, validation=valid, poll=FAST)
+    body = emulator.bodies("POST", CREATE)[-1]
+    assert body["evaluationDataset"].startswith(f"accounts/{ACCOUNT}/datasets/ftb-")
+    assert body["evaluationDataset"] != body["dataset"] and len(emulator.datasets) == 2
+    job.wait(timeout=30, progress=False)
+    with pytest.raises(PreflightError, match="eval_auto_carveout and a validation file"):
+        ftbridge.submit(
+            train_file,
+            provider=provider,
+            model=BASE,
+            validation=valid,
+            options={"eval_auto_carveout": True},
+            poll=FAST,
+        )
+
+
+def test_a_dpo_job_takes_no_evaluation_dataset(
+    emulator: FireworksEmulator, provider: FireworksProvider, dpo_file: Path
+) -> None:
+    with pytest.raises(PreflightError, match="DPO jobs take no evaluation dataset"):
+        ftbridge.submit(dpo_file, provider=provider, model=BASE, validation=dpo_file, poll=FAST)
+    assert emulator.count("POST", r".*") == 0
