@@ -14,7 +14,13 @@ store, polling, retries of ``TransientProviderError`` and timeouts. So every met
 attempt at one thing, with the SDK's own retries turned off (``max_retries=0``) so that retries
 never multiply.
 
-Errors: map SDK exceptions by *type* onto ``ftbridge._exceptions`` and chain them.
+Errors: map SDK exceptions by *type* onto ``ftbridge._exceptions`` and chain them. A handle's
+``InferenceError`` should be chained (``raise ... from mapped``) to the mapped error, so that a
+caller can retry a ``TransientProviderError`` (a rate limit, with its ``retry_after``).
+
+Optional members the core looks for: ``open_named_model(model) -> ModelHandle`` (a handle on any
+model the provider serves by name, for ``ftbridge.open_model("PROVIDER:MODEL")``), and the
+migration helpers ``list_fine_tuned_models()`` and ``closing``.
 """
 
 from __future__ import annotations
@@ -75,6 +81,10 @@ class ModelHandle:
 
     A provider's handle implements ``_chat`` (and ``_stream`` to stream token by token); the
     public methods turn their keyword arguments into one :class:`Generation` first.
+
+    ``name`` is the handle's stable identity: the same model has the same non-empty name in any
+    process (``gpt-4.1-mini``, a run id, a resolved directory). The evaluation cache keys
+    generations on it; a handle of your own should set it (an empty name is not cached).
     """
 
     name: str = ""
