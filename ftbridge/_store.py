@@ -116,6 +116,14 @@ def _row_to_record(row: sqlite3.Row) -> JobRecord:
     )
 
 
+def _event(row: sqlite3.Row) -> Event:
+    return Event.model_validate_json(row["body"])
+
+
+def _metric(row: sqlite3.Row) -> MetricPoint:
+    return MetricPoint.model_validate(orjson.loads(row["body"]))
+
+
 class JobStore:
     """Thread-safe access to the job store; one connection per thread."""
 
@@ -335,9 +343,9 @@ class JobStore:
 
     def events(self, key: str) -> list[Event]:
         rows = self._conn().execute(
-            "SELECT body FROM events WHERE job_key = ? ORDER BY seq", (key,)
+            "SELECT job_key, body FROM events WHERE job_key = ? ORDER BY seq", (key,)
         )
-        return [Event.model_validate_json(r["body"]) for r in rows]
+        return list(decode_rows(rows, _event, self.path, "an event of job"))
 
     def last_event_id(self, key: str) -> str | None:
         row = (
@@ -358,6 +366,6 @@ class JobStore:
 
     def metrics(self, key: str) -> list[MetricPoint]:
         rows = self._conn().execute(
-            "SELECT body FROM metrics WHERE job_key = ? ORDER BY step", (key,)
+            "SELECT job_key, body FROM metrics WHERE job_key = ? ORDER BY step", (key,)
         )
-        return [MetricPoint.model_validate(orjson.loads(r["body"])) for r in rows]
+        return list(decode_rows(rows, _metric, self.path, "a metric of job"))

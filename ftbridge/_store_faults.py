@@ -69,10 +69,11 @@ def store_errors(path: Path) -> Iterator[None]:
 
 
 def _row_name(row: sqlite3.Row) -> str:
-    try:
-        return str(row["id"] or row["key"])
-    except (IndexError, KeyError):
-        return "?"
+    keys = row.keys()
+    for column in ("id", "key", "job_key"):
+        if column in keys and row[column]:
+            return str(row[column])
+    return "?"
 
 
 def _problem(exc: Exception) -> str:
@@ -100,15 +101,20 @@ def decode_row(row: sqlite3.Row, decode: Callable[[sqlite3.Row], T], path: Path)
 
 
 def decode_rows(
-    rows: Iterable[sqlite3.Row], decode: Callable[[sqlite3.Row], T], path: Path
+    rows: Iterable[sqlite3.Row],
+    decode: Callable[[sqlite3.Row], T],
+    path: Path,
+    kind: str = "job",
 ) -> Iterator[T]:
-    """Every row that can be read; each one that cannot is one warning naming the job."""
+    """Every row that can be read; each one that cannot is one warning naming the job
+    (``kind``: "job", or "an event of job" for a row of a job's events)."""
     for row in rows:
         try:
             yield decode(row)
         except _DECODE_ERRORS as exc:
             log.warning(
-                "ftbridge: skipped job %s in the job store %s: it cannot be read (%s)",
+                "ftbridge: skipped %s %s in the job store %s: it cannot be read (%s)",
+                kind,
                 _row_name(row),
                 path,
                 _problem(exc),

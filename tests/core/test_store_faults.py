@@ -85,6 +85,20 @@ def test_a_bad_row_is_reported_and_skipped(train_file: Path, ftbridge_home: Path
     assert "cannot be read" in status.stderr and "Traceback" not in status.stderr
 
 
+def test_a_bad_event_row_is_skipped_with_one_warning(train_file: Path, ftbridge_home: Path) -> None:
+    job = _submit(train_file, 1)
+    assert _cli("wait", job).returncode == 0
+    assert _cli("events", job).returncode == 0  # the events are in the store now
+    with contextlib.closing(sqlite3.connect(ftbridge_home / "jobs.db")) as db, db:
+        first = db.execute("SELECT MIN(seq) FROM events").fetchone()[0]
+        db.execute("UPDATE events SET body = 'garbage' WHERE seq = ?", (first,))
+        total = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    done = _cli("events", job, "--json")
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == total - 1
+    assert done.stderr.count("skipped an event of job") == 1, done.stderr
+
+
 @pytest.fixture
 def unusable_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A $FTBRIDGE_HOME that cannot be created, even by root: its parent is a file."""
