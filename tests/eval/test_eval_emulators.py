@@ -3,6 +3,11 @@ HTTP on loopback): a fine-tuned job against a model opened by name, the cache, r
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,3 +114,29 @@ def test_together_job_against_its_base_model(
     together_server.faults.inject("POST", CHAT, status=503, times=3)
     again = ftbridge.evaluate(models, HELDOUT, scorers=["contains"], baseline="base", cache=False)
     assert again.errors("tuned") == 0 and again.errors("base") == 0
+
+
+def test_an_interrupted_cli_run_resumes_without_asking_twice(
+    openai_server: OpenAIEmulator, train: Path, tmp_path: Path
+) -> None:
+    model = finished(train, "openai", "gpt-4o-mini", "slow").fine_tuned_model
+    data = write_jsonl(tmp_path / "heldout.jsonl", HELDOUT)
+    openai_server.faults.inject("POST", CHAT, delay=0.15)  # a slow model: replies take 0.15 s
+    command = [sys.executable, "-m", "ftbridge", "eval", str(data), "--model", f"m=openai:{model}",
+               "--scorer", "contains", "--concurrency", "2", "--json"]  # fmt: skip
+    first = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ
+    )
+    deadline = time.monotonic() + 30
+    while openai_server.count("POST", CHAT) < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    first.send_signal(signal.SIGINT)
+    _, err = first.communicate(timeout=30)
+    assert first.returncode == 130, err
+    asked = openai_server.count("POST", CHAT)
+    assert 4 <= asked < len(QUESTIONS)
+
+    second = subprocess.run(command, capture_output=True, text=True, timeout=60, env=os.environ)
+    assert second.returncode == 0, second.stderr
+    assert '"mean": 1.0' in second.stdout
+    assert openai_server.count("POST", CHAT) == len(QUESTIONS)  # nothing was asked twice
