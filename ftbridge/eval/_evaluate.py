@@ -18,6 +18,7 @@ from ._refs import ModelRef, Opened, named_refs, open_all, open_one
 from ._report import EvalReport
 from ._scorers import Scorer, resolve_scorers
 from ._section import Section
+from ._stats import _np
 
 log = logging.getLogger("ftbridge")
 
@@ -80,6 +81,7 @@ def evaluate(
         resolve_scorers(scorers, general_examples) if general_examples is not None else []
     )
     template = check_template(judge_template or DEFAULT_JUDGE_TEMPLATE)
+    _np()  # the statistics need numpy: say how to install it now, not after generating
     gen = generation_of(generation, seed)
     if concurrency < 1 or batch_size < 1:
         raise ConfigError("concurrency and batch_size must be at least 1")

@@ -90,3 +90,11 @@ def test_the_tuned_model_beats_its_base(
     png = tmp_path / "loss.png"
     assert main(["plot", tuned.job_id, "-o", str(png)]) == 0
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_local_model_that_is_not_there(tmp_path: Path) -> None:
+    with pytest.raises(ftbridge.ConfigError, match="no local model directory"):
+        ftbridge.open_model(f"local:{tmp_path / 'nothing-here'}")
+    heldout = EXAMPLES / "format_test.jsonl"
+    with pytest.raises(ftbridge.ConfigError, match=r"model 'base' \(local:\./missing\)"):
+        ftbridge.evaluate({"base": "local:./missing"}, heldout)
