@@ -240,3 +240,35 @@ def test_pages_and_errors_follow_the_gateway(
         "/v1/chat/completions", json={"model": "accounts/x/models/none", "messages": []}
     )
     assert not_served.status_code == 404 and not_served.json()["error"]["object"] == "error"
+
+
+def test_deployments_follow_the_reference_pages(
+    specs: Path, emulator: FireworksEmulator, provider: FireworksProvider, train_file: Path
+) -> None:
+    emulator.pace = 0.02
+    snapshot = provider.submit(None, spec_for(train_file))  # type: ignore[arg-type]
+    while not snapshot.status.is_terminal:
+        time.sleep(0.01)
+        snapshot = provider.refresh(snapshot.native_id)
+    http = httpx.Client(base_url=emulator.url, headers={"Authorization": f"Bearer {API_KEY}"})
+    acct = f"/v1/accounts/{ACCOUNT}"
+    base = "accounts/fireworks/models/llama-v3p1-8b-instruct"
+    created = http.post(
+        f"{acct}/deployments",
+        params={"deploymentId": "d1"},
+        json={"baseModel": base, "enableAddons": True},
+    )
+    assert created.status_code == 200, created.text
+    check("create-deployment.md", created.json())
+    while http.get(f"{acct}/deployments/d1").json()["state"] != "READY":
+        time.sleep(0.01)
+    check("get-deployment.md", http.get(f"{acct}/deployments/d1").json())
+    fwtypes.Deployment.model_validate(http.get(f"{acct}/deployments/d1").json())
+    loaded = http.post(
+        f"{acct}/deployedModels",
+        json={"model": snapshot.model, "deployment": created.json()["name"]},
+    )
+    assert loaded.status_code == 200, loaded.text
+    check("get-deployed-model.md", loaded.json())
+    ident = loaded.json()["name"].rsplit("/", 1)[1]
+    check("get-deployed-model.md", http.get(f"{acct}/deployedModels/{ident}").json())

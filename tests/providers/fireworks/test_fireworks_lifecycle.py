@@ -223,3 +223,32 @@ def test_fine_tuned_models_are_listed_page_by_page_and_a_repeated_page_ends_it(
     emulator.faults.inject("GET", rf"/v1/accounts/{ACCOUNT}/models", status=200, body=page)
     assert [m.model for m in provider.list_fine_tuned_models()] == [page["models"][0]["name"]]
     assert emulator.count("GET", rf"/v1/accounts/{ACCOUNT}/models") == 1 + 2
+
+
+def test_a_deployment_created_through_the_sdk_serves_the_fine_tune(
+    emulator: FireworksEmulator, provider: FireworksProvider, train_file: Path
+) -> None:
+    import fireworks
+
+    spec = spec_for(train_file, model=DEPLOY_ONLY)
+    done = run(provider, spec)
+    sdk = fireworks.Fireworks(
+        api_key="fw-test-key-0123456789",
+        account_id=ACCOUNT,
+        base_url=emulator.base_url,
+        max_retries=0,
+    )
+    base = "accounts/fireworks/models/qwen2p5-7b-instruct"
+    created = sdk.deployments.create(
+        base_model=base, deployment_id="multi-lora", enable_addons=True
+    )
+    assert created.state == "CREATING"
+    with pytest.raises(fireworks.BadRequestError, match="not ready"):
+        sdk.lora.load(model=str(done.model), deployment=str(created.name))
+    while sdk.deployments.get("multi-lora").state != "READY":
+        time.sleep(0.005)
+    loaded = sdk.lora.load(model=str(done.model), deployment=str(created.name))
+    assert loaded.state == "DEPLOYED"
+    model = provider.open_model(done, spec, deployment="multi-lora")
+    assert model.target == f"{done.model}#{created.name}"
+    assert "hi" in model.chat([{"role": "user", "content": "hi"}]).text

@@ -24,6 +24,7 @@ from ftbridge.testing.emulator import ApiError, EmulatorServer, Request, Respons
 from . import _chat
 from ._catalog import DEFAULT_MODELS, BaseModel
 from ._datasets import ID_PATTERN, DatasetRoutes, StoredDataset
+from ._deployments import Deployment, DeploymentRoutes
 from ._jobs import RESUMABLE, TERMINAL, Job
 from ._wire import grpc_code, iso
 
@@ -54,12 +55,13 @@ _COLLECTIONS = {"supervisedFineTuningJobs": "sft", "dpoJobs": "dpo"}
 _ID_PARAM = {"sft": "supervisedFineTuningJobId", "dpo": "dpoJobId"}
 
 
-class FireworksEmulator(DatasetRoutes, EmulatorServer):
+class FireworksEmulator(DatasetRoutes, DeploymentRoutes, EmulatorServer):
     """A Fireworks API on loopback. Give ``server.base_url`` to the SDK (``FIREWORKS_BASE_URL``).
 
     Switches for tests: ``reject_next_dataset(message)`` makes the next uploaded dataset fail
     processing; ``fail_next_job(message)`` makes the next job fail halfway through training;
-    ``add_deployment(id, model, account)`` serves a model on a deployment. ``bodies(method,
+    ``add_deployment(id, model, account)`` serves a model on a deployment at once (the
+    ``/deployments`` and ``/deployedModels`` routes do the same the way Fireworks does). ``bodies(method,
     path)`` returns the JSON bodies received; ``jobs`` and ``datasets`` hold the state.
     """
 
@@ -78,6 +80,8 @@ class FireworksEmulator(DatasetRoutes, EmulatorServer):
         self.datasets: dict[tuple[str, str], StoredDataset] = {}
         self.jobs: dict[tuple[str, str, str], Job] = {}  # (account, kind, id)
         self.deployments: dict[str, set[str]] = {}  # deployment name -> models it serves
+        self._dedicated: dict[str, Deployment] = {}  # created through the API
+        self._deployed: dict[str, dict[str, Any]] = {}  # deployedModels (LoRA loads)
         self._lock = threading.RLock()
         self._ids = random.Random(seed)
         self._bodies: list[tuple[str, str, Any]] = []
@@ -95,6 +99,10 @@ class FireworksEmulator(DatasetRoutes, EmulatorServer):
             ("GET", rf"{A}/models", self._list_models),
             ("GET", rf"{A}/models/{ID}", self._get_model),
             ("GET", rf"{A}/dpoJobs/{ID}:getMetricsFileEndpoint", self._metrics_endpoint),
+            ("POST", rf"{A}/deployments", self._create_deployment),
+            ("GET", rf"{A}/deployments/{ID}", self._get_deployment),
+            ("POST", rf"{A}/deployedModels", self._load_lora),
+            ("GET", rf"{A}/deployedModels/{ID}", self._get_deployed_model),
             ("POST", r"/v1/chat/completions", self._chat),
         ]
         for collection in _COLLECTIONS:
@@ -433,6 +441,9 @@ class FireworksEmulator(DatasetRoutes, EmulatorServer):
             code="NOT_FOUND",
         )
         if deployment:
+            created = self._dedicated.get(deployment)
+            if created is not None and created.state(self._now()) != "READY":
+                raise not_found
             if model not in self.deployments.get(deployment, set()):
                 raise not_found
             return target
