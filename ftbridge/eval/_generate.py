@@ -200,11 +200,11 @@ def generate(
         raise ConfigError("concurrency and batch_size must be at least 1")
     gen = generation_of(generation)
     policy = retry or RETRY
-    store: GenerationCache | None = GenerationCache() if cache is True else (cache or None)
     name = handle.name
-    if store is not None and not name:
+    if cache is not False and cache is not None and not name:
         log.warning("%r has no name: its generations are not cached", handle)
-        store = None
+        cache = None
+    store: GenerationCache | None = GenerationCache() if cache is True else (cache or None)
     keys = [GenerationCache.key(name, p, gen) for p in prompts] if store is not None else []
     out: list[Generated | None] = [None] * len(prompts)
     if store is not None:
