@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
         help="score models on held-out data and compare them with a baseline",
         description="Generate every model's answer to every example of DATA (chat JSONL: the "
         "final assistant message is the reference), score them, and compare each model with "
-        "the baseline: mean and 95%% CI per scorer, paired deltas with CIs and p-values.",
+        "the baseline: mean and 95% CI per scorer, paired deltas with CIs and p-values.",
     )
     p.add_argument("data", help="held-out chat JSONL")
     p.add_argument(
@@ -37,11 +37,12 @@ def register(sub: Any) -> None:
         help="a model to evaluate (repeatable): a job id, or PROVIDER:MODEL (local:./models/"
         "tiny, openai:gpt-4.1-mini); NAME= names it in the report",
     )
-    p.add_argument("--baseline", "-b", help="the NAME the others are compared with")
+    p.add_argument("--baseline", "-b", metavar="NAME", help="the NAME the others are compared with")
     p.add_argument(
         "--scorer",
         "-s",
         action="append",
+        metavar="SCORER",
         help="exact, contains, regex:PATTERN, json_valid, json_equal, json_schema:PATH, label, "
         "f1, rouge_l, bleu, chrf (repeatable; default: chosen from the references)",
     )
@@ -51,10 +52,14 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--general", metavar="FILE", help="general prompts: a drop there is reported as forgetting"
     )
-    p.add_argument("--max-tokens", type=int, help="the most tokens per answer")
-    p.add_argument("--temperature", type=float, help="default 0")
-    p.add_argument("--seed", type=int, default=0, help="generation and bootstrap seed (default 0)")
-    p.add_argument("--concurrency", type=int, default=8, help="requests at once to a remote model")
+    p.add_argument("--max-tokens", type=int, metavar="N", help="the most tokens per answer")
+    p.add_argument("--temperature", type=float, metavar="T", help="default 0")
+    p.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="generation and bootstrap seed (default 0)"
+    )
+    p.add_argument(
+        "--concurrency", type=int, default=8, metavar="N", help="requests at once to a remote model"
+    )
     p.add_argument("--no-cache", action="store_true", help="generate everything again")
     p.add_argument(
         "--out", "-o", metavar="DIR", help="write report.json, records.jsonl, report.html"
