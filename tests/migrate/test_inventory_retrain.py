@@ -165,6 +165,7 @@ def test_retrain_uses_the_copy_the_old_provider_holds_when_the_local_file_is_gon
     assert _sha(plan.training) == sha
 
 
+@pytest.mark.needs_torch  # retrains into the local provider, which must be installed
 def test_retrain_refuses_other_bytes_and_says_which_file_to_pass(
     openai_emulator: OpenAIEmulator, train_file: Path, tmp_path: Path
 ) -> None:
