@@ -39,8 +39,11 @@ MIN_LENGTH = 6
 # ``max_tokens`` or ``tokenizer`` are not secrets: a segment must be one of these words exactly.
 _SECRET_WORDS = (
     "key|apikey|secret|secrets|token|password|passwd|pwd|passphrase|credential|credentials|"
-    "authorization|bearer|cookie|signature"
+    "auth|authorization|bearer|cookie|signature"
 )
+# Values under a secret-looking name that are settings, not secrets: scrubbing "disabled" or a
+# file's path out of every message would protect nothing.
+_NOT_SECRETS = frozenset({"true", "false", "none", "null", "disabled", "enabled", "default"})
 _SECRET_SEGMENT = re.compile(rf"(?:^|[_\-.\s])(?:{_SECRET_WORDS})(?:$|[_\-.\s])")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SCHEME = re.compile(r"^\s*(?:bearer|basic|token|apikey)\s+(\S+)\s*$", re.IGNORECASE)
@@ -68,6 +71,8 @@ def register(value: object) -> None:
     if not isinstance(value, str):
         return
     value = value.strip()
+    if value.lower() in _NOT_SECRETS or value.startswith(("/", "~/", "./")) or "://" in value:
+        return  # a flag, a path or a URL (whose password register_url takes)
     forms = {value}
     scheme = _SCHEME.match(value)
     if scheme:  # "Bearer sk-...": the credential alone is just as secret

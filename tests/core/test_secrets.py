@@ -37,6 +37,7 @@ def write_config(directory: Path, text: str) -> Path:
         ("apiKey", True),
         ("access-token", True),
         ("authorization", True),
+        ("basic_auth", True),
         ("db_password", True),
         ("max_tokens", False),
         ("tokenizer", False),
@@ -64,7 +65,10 @@ def test_a_registered_value_is_scrubbed_in_every_form() -> None:
     assert password[-20:-4] not in _secrets.scrub(f"{url} then {password}")
     assert _secrets.scrub(url).startswith("https://u:") and _secrets.scrub(url).endswith("@h/v1")
     _secrets.register("k")  # too short to be worth hiding: scrubbing it would wreck every text
-    assert _secrets.scrub("keep every k") == "keep every k"
+    for setting in ("disabled", "/home/me/.config/key.json", "https://example.com/token"):
+        _secrets.register(setting)  # a flag, a path, a URL: settings under a secret's name
+    text = "keep every k; disabled; /home/me/.config/key.json; https://example.com/token"
+    assert _secrets.scrub(text) == text
 
 
 def test_config_show_hides_secrets_under_any_name(
