@@ -251,6 +251,7 @@ def list_jobs(provider: str | None = None, status: str | JobStatus | None = None
 
     Each ``Job`` builds its provider only when asked to talk to it (``refresh``, ``wait``...).
     """
+    text_or_none("provider", provider, "a provider name such as 'openai'")
     wanted: JobStatus | None = None
     if status is not None:
         try:

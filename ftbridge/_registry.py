@@ -108,9 +108,11 @@ def get_provider(name: str | None = None, **settings: Any) -> Provider:
 
     >>> provider = ftbridge.get_provider("openai", base_url="http://127.0.0.1:8000/v1")
     """
+    from ._arguments import text_or_none
     from ._config import load_config
     from ._secrets import register_settings
 
+    text_or_none("provider", name, "a provider name such as 'openai'")
     config = load_config()
     name = name or config.default_provider
     if not name:

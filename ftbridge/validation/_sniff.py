@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from .._arguments import text_or_none
 from .._exceptions import DatasetReadError, UnknownProviderError
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def shape_error(path: str, head: bytes, size: int) -> tuple[str, dict[str, Any]]
     if encoding is not None:
         return "dataset.not_utf8", {
             "encoding": encoding,
-            "hint": f"for example: iconv -f {encoding} -t UTF-8 {path} > {path}.utf8.jsonl",
+            "hint": f"for example: iconv -f {encoding} -t UTF-8 {path} > {_beside(path, '.utf8')}",
         }
     if is_json_array(head, size):
         target = f"{path}l" if path.endswith(".json") else f"{path}.jsonl"
@@ -83,6 +84,12 @@ def shape_error(path: str, head: bytes, size: int) -> tuple[str, dict[str, Any]]
             f'for r in json.load(open(sys.argv[1]))]" {path} > {target}',
         }
     return None
+
+
+def _beside(path: str, tag: str) -> str:
+    """``data.jsonl`` -> ``data<tag>.jsonl``: where a converted copy can go."""
+    stem, dot, ext = path.rpartition(".")
+    return f"{stem}{tag}.{ext}" if dot and "/" not in ext else f"{path}{tag}.jsonl"
 
 
 def read_head(path: Path) -> bytes:
@@ -132,7 +139,10 @@ def shape_report(
 
 def check_provider_name(provider: str | None, selected: Mapping[str, Any]) -> None:
     """An unknown ``provider`` is a usage error naming the known ones (not a silent pass)."""
-    if provider is None or provider in selected:
+    if provider is None:
+        return
+    text_or_none("provider", provider, "a provider name such as 'openai'")
+    if provider in selected:
         return
     from .._registry import list_providers
 

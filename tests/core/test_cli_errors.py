@@ -146,3 +146,13 @@ def test_a_provider_that_cannot_be_imported_is_shown_broken(
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert "ModuleNotFoundError" in rows["broken"]["error"]
     assert rows["fake"]["error"] is None
+
+
+def test_a_provider_name_that_is_not_a_string_is_a_config_error(train_file: Path) -> None:
+    for call in (
+        lambda: ftbridge.get_provider(123),  # type: ignore[arg-type]
+        lambda: ftbridge.validate(train_file, provider=5),  # type: ignore[arg-type]
+        lambda: ftbridge.list_jobs(provider=5),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(ftbridge.ConfigError, match="provider must be a string"):
+            call()

@@ -27,6 +27,9 @@ def test_utf16_is_named_as_such_not_cut_off(
     report = check(path).report
     assert [f.code for f in report.findings()] == ["dataset.not_utf8"]
     assert "the file is UTF-16; save it as UTF-8" in report.errors[0].message
+    assert f"iconv -f UTF-16 -t UTF-8 {path} > {tmp_path / 'notepad.utf8.jsonl'}" in (
+        report.errors[0].message
+    )
     assert main(["validate", str(path)]) == 1
     out = capsys.readouterr().out
     assert "the file is UTF-16; save it as UTF-8" in out
