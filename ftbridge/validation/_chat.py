@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from ._codes import type_name
+from ._estimate import units
 
 Out = list[tuple[str | None, str, dict[str, Any] | None]]
 
@@ -55,7 +56,10 @@ class ChatContext:
 
 
 def check_chat_record(rec: dict[str, Any], ctx: ChatContext) -> tuple[int, int, int, int, bool]:
-    """Check a chat record; returns (messages, chars, trainable chars, user turns, has system)."""
+    """Check a chat record; returns (messages, units, trainable units, user turns, has system).
+
+    Units measure text for the token estimate (see ``_estimate``).
+    """
     if len(rec) > 1:
         _check_top_level(rec, ctx)
     return check_messages(rec["messages"], ctx, "messages", need_assistant=True)
@@ -87,7 +91,7 @@ def check_messages(
         content = m.get("content")
         k = len(m)
         if k == 2 and type(content) is str and content and role in _SIMPLE_ROLES:
-            n = len(content)
+            n = units(content)
             chars += n
             if role == "assistant":
                 assistants += 1
@@ -109,7 +113,7 @@ def check_messages(
             and (w == 1 or w == 0)
         ):
             # an assistant message with a valid weight: common enough to stay on the fast path
-            n = len(content)
+            n = units(content)
             chars += n
             assistants += 1
             if w:
@@ -250,7 +254,7 @@ def _check_content(content: Any, role: str, loc: str, ctx: ChatContext) -> int:
     if type(content) is str:
         if not content:
             out.append((loc, "chat.content_empty", {"role": role}))
-        return len(content)
+        return units(content)
     if type(content) is not list:
         out.append((loc, "chat.content_type", {"found": type_name(content)}))
         return 0
@@ -267,7 +271,7 @@ def _check_content(content: Any, role: str, loc: str, ctx: ChatContext) -> int:
             if type(text) is not str or not text:
                 out.append((f"{ploc}.text", "chat.content_part_text", None))
             else:
-                chars += len(text)
+                chars += units(text)
         elif kind == "image_url":
             image = part.get("image_url")
             url = image.get("url") if type(image) is dict else None

@@ -29,7 +29,7 @@ except ImportError:  # not built: the Python checks do it all
     _cscan = None
 
 #: The behaviour this Python code expects of the extension (``CSCAN_VERSION`` in the C file).
-_VERSION = 1
+_VERSION = 2
 #: Built and current. (A stale build, left by an editable install, is ignored.)
 AVAILABLE = _cscan is not None and getattr(_cscan, "VERSION", None) == _VERSION
 #: Off only to compare the paths in tests.

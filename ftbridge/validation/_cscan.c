@@ -11,8 +11,9 @@
  * findings, decide. So the compiled path can only be stricter than the Python one, never
  * looser, and the reports are the same whichever path a line took (the tests compare them).
  *
- * For an accepted line it computes what ``check_fast`` returns (messages, characters as
- * Python's ``len`` counts them, trainable characters, user turns, system or not), notes the
+ * For an accepted line it computes what ``check_fast`` returns (messages, the token
+ * estimate's units as ``_estimate.units`` counts them, trainable units, user turns, system
+ * or not), notes the
  * same provider features in the same order, and the line's duplicate key (a hash and the
  * length; ``line_hash`` gives the same hash to the Python path).
  */
@@ -22,7 +23,7 @@
 #include <string.h>
 
 /* Bumped whenever behaviour changes; Python ignores a stale build with another number. */
-#define CSCAN_VERSION 1
+#define CSCAN_VERSION 2
 
 /* -- the duplicate key's hash -------------------------------------------------------------
  * Any hash does (equal keys are confirmed byte by byte), so a fast one: a multiply-xorshift
@@ -57,7 +58,7 @@ typedef struct {
 typedef struct {
     const uint8_t *s; /* the raw bytes between the quotes */
     Py_ssize_t n;
-    Py_ssize_t chars; /* code points once decoded (what len() of the str gives) */
+    Py_ssize_t chars; /* the estimate's units once decoded (what _estimate.units gives) */
     int escaped;      /* it holds a backslash escape */
 } Str;
 
@@ -117,13 +118,21 @@ static inline int utf8_seq(const uint8_t *p, const uint8_t *e) {
     return 0;
 }
 
-/* An escape after the backslash at p[-1]: advance past it, count one code point. Lone
- * surrogates are refused (the Python decoders refuse them too). */
+/* The estimate's units of one code point (see _estimate.py): 1, 3 for a wide character
+ * (U+3000..U+D7FF, beyond U+FFFF), 5 for a line break. */
+#define UNITS_LF 5
+#define UNITS_WIDE 3
+
+/* An escape after the backslash at p[-1]: advance past it; returns the units of the code
+ * point it stands for (0 when it is not a valid escape). Lone surrogates are refused (the
+ * Python decoders refuse them too). */
 static inline int escape(Cur *c) {
     if (c->p >= c->e) return 0;
     uint8_t x = *c->p++;
     switch (x) {
-        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+        case 'n':
+            return UNITS_LF;
+        case '"': case '\\': case '/': case 'b': case 'f': case 'r': case 't':
             return 1;
         case 'u': {
             unsigned u;
@@ -136,8 +145,10 @@ static inline int escape(Cur *c) {
                     !hex4(c->p + 2, c->e, &lo) || lo < 0xDC00 || lo > 0xDFFF)
                     return 0;
                 c->p += 6;
+                return UNITS_WIDE;
             }
-            return 1;
+            if (u == '\n') return UNITS_LF;
+            return (u >= 0x3000 && u <= 0xD7FF) ? UNITS_WIDE : 1;
         }
         default:
             return 0;
@@ -180,17 +191,19 @@ static int parse_str(Cur *c, Str *s) {
         if (b == '"') break;
         if (b == '\\') {
             c->p = p + 1;
-            if (!escape(c)) return 0;
+            int units = escape(c);
+            if (!units) return 0;
             p = c->p;
-            chars++;
+            chars += units;
             escaped = 1;
         } else if (b < 0x20) {
             return 0;  /* a raw control character */
         } else {
             int k = utf8_seq(p, e);
             if (!k) return 0;
+            /* lead bytes E3..ED: U+3000..U+D7FF; a four-byte sequence: beyond U+FFFF */
+            chars += (b >= 0xE3 && b <= 0xED) || k == 4 ? UNITS_WIDE : 1;
             p += k;
-            chars++;
         }
     }
     s->n = p - s->s;

@@ -19,6 +19,7 @@ import orjson
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from ._chat import ChatContext
+from ._estimate import units
 
 _Text = Annotated[str, Meta(min_length=1)]
 
@@ -98,14 +99,20 @@ class FastFeatures:
 def check_fast(
     rec: _Chat, ctx: ChatContext, ff: FastFeatures
 ) -> tuple[int, int, int, int, bool] | None:
-    """(messages, chars, trainable chars, user turns, has system), or None for the slow path.
+    """(messages, units, trainable units, user turns, has system), or None for the slow path.
+
+    Units are the token estimate's (see ``_estimate``); they add up over concatenation, so
+    the texts are measured joined, two calls a record instead of one per message.
 
     Mirrors ``check_messages(msgs, ctx, "messages", need_assistant=True)`` on records the
     structs admitted; any finding it would make sends the record back to the detailed checks.
     """
     msgs: list[Any] = rec.messages  # dispatched on type() below, which mypy cannot follow
     feats = ctx.feats
-    chars = trainable = users = assistants = weighted_out = 0
+    users = assistants = weighted_out = 0
+    others: list[str] = []  # the texts the estimate counts, apart from those that train
+    trained: list[str] = []
+    count, train = others.append, trained.append
     has_system = False
     prev: type | None = None
     calls: set[str] | None = None
@@ -114,7 +121,7 @@ def check_fast(
         i += 1
         cls = type(m)
         if cls is _User:
-            chars += len(m.content)
+            count(m.content)
             users += 1
         elif cls is _Assistant:
             assistants += 1
@@ -125,14 +132,13 @@ def check_fast(
                 if content is None:
                     feats.clear()
                     return None  # chat.assistant_empty
-                n = len(content)
-                chars += n
                 if w is UNSET:
-                    trainable += n
+                    train(content)
                 else:
                     if w:
-                        trainable += n
+                        train(content)
                     else:
+                        count(content)
                         weighted_out += 1
                     if ff.weight_key:
                         feats.append((f"messages[{i}].weight", "message_key.weight", None))
@@ -171,16 +177,14 @@ def check_fast(
                                 None,
                             )
                         )
-                    n = 0
+                elif w is UNSET or w:
+                    train(content)
                 else:
-                    n = len(content)
-                    chars += n
-                if w is UNSET or w:
-                    trainable += n
-                else:
+                    count(content)
+                if not (w is UNSET or w):
                     weighted_out += 1
         elif cls is _System:
-            chars += len(m.content)
+            count(m.content)
             has_system = True
             if i and ff.system_not_first:
                 feats.append((f"messages[{i}].role", "turns.system_not_first", None))
@@ -190,7 +194,7 @@ def check_fast(
             if calls is None or m.tool_call_id not in calls:
                 feats.clear()
                 return None  # chat.tool_call_id_unknown
-            chars += len(m.content)
+            count(m.content)
         if cls is prev and ff.consecutive and cls is not _Tool:
             feats.append((f"messages[{i}].role", "turns.consecutive", {"role": _ROLE[cls]}))
         prev = cls
@@ -204,7 +208,11 @@ def check_fast(
                 _first_turn(msgs, feats)
         elif first is not _User:
             _first_turn(msgs, feats)
-    return len(msgs), chars, trainable, users, has_system
+    trainable = units(_join(trained))
+    return len(msgs), units(_join(others)) + trainable, trainable, users, has_system
+
+
+_join = "".join
 
 
 def _first_turn(msgs: list[Any], feats: list[Any]) -> None:

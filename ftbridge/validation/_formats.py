@@ -12,6 +12,7 @@ from typing import Any
 
 from ._chat import ChatContext, check_messages
 from ._codes import type_name
+from ._estimate import units
 
 FORMATS = ("chat", "preference", "instruction", "text")
 
@@ -106,9 +107,9 @@ def check_instruction(rec: dict[str, Any], ctx: ChatContext) -> tuple[int, int, 
         elif not value.strip():
             out.append((key, "instruction.field_empty", {"key": key}))
         else:
-            chars += len(value)
+            chars += units(value)
             if key == "completion":
-                trainable = len(value)
+                trainable = units(value)
     return 2, chars, trainable, 1, False
 
 
@@ -125,4 +126,5 @@ def check_text(rec: dict[str, Any], ctx: ChatContext) -> tuple[int, int, int, in
         return 1, 0, 0, 0, False
     if not value.strip():
         out.append(("text", "text.field_empty", None))
-    return 1, len(value), len(value), 0, False
+    n = units(value)
+    return 1, n, n, 0, False

@@ -16,6 +16,7 @@ import orjson
 from . import _compiled, _fast
 from ._chat import ChatContext, check_chat_record, check_messages
 from ._codes import type_name
+from ._estimate import tokens as estimate_tokens
 from ._formats import check_instruction, check_preference, check_text, detect
 from ._tally import (
     PerExample,
@@ -328,14 +329,14 @@ class RangeScan:
         if ctx.out or ctx.feats:
             flush_findings(r, ln, ctx.out, ctx.feats, self.cfg.rules)
         counter = self.counter
-        if counter is None:
+        if counter is None:  # the estimate (see _estimate), inlined
             tokens, trainable = chars // 4 + 3 * n + 3, tchars // 4
         else:
             assert rec is not None  # with a tokenizer every line takes the detailed checks
             try:
                 tokens, trainable = counter.count(rec, fmt)
             except Exception:  # a record the tokenizer cannot render still gets counted
-                tokens, trainable = chars // 4 + 3 * n + 3, tchars // 4
+                tokens, trainable = estimate_tokens(chars, n), tchars // 4
         # per-example numbers go to arrays (cheap appends) and are folded in C now and then
         pe = self.per_example
         pe.tokens.append(tokens)

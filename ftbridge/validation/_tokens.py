@@ -1,6 +1,6 @@
 """Counting tokens: exact with a tokenizer at hand, otherwise a labelled estimate.
 
-- ``None`` (the default) or ``"estimate"``: the estimate (see :func:`estimate`), unless the
+- ``None`` (the default) or ``"estimate"``: the estimate (see ``_estimate``), unless the
   engine picks the encoding of the provider being validated for (``ProviderProfile.tokenizer``)
   and it is installed.
 - an encoding name (``"o200k_base"``, ``"cl100k_base"``) or a tiktoken ``Encoding``: OpenAI's
@@ -20,18 +20,18 @@ from typing import Any
 import orjson
 
 from .._exceptions import ConfigError
-from . import _encodings
+from . import _encodings, _estimate
 
 Counter = Callable[[dict[str, Any], str], tuple[int, int]]
 
-ESTIMATE_LABEL = "estimate: ~4 characters per token"
+ESTIMATE_LABEL = _estimate.LABEL
 #: What to install for exact counts when only the estimate was at hand.
 INSTALL_HINT = "pip install 'ftbridge[tokens]' for exact counts"
 
 
-def estimate(chars: int, messages: int) -> int:
+def estimate(units: int, messages: int) -> int:
     """The estimate used when no tokenizer is at hand (the engine inlines it)."""
-    return chars // 4 + 3 * messages + 3
+    return _estimate.tokens(units, messages)
 
 
 class TokenCounter:

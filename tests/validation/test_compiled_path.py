@@ -66,6 +66,15 @@ TRICKY: list[bytes] = [
     rec(b'{"role": "user", "content": "too high \xf4\x90\x80\x80"}', A),
     rec(b'{"role": "user", "content": "cut \xe6\x9d"}', A),
     rec(b'{"role": "user", "content": "cont \x80"}', A),
+    # what the token estimate weighs: line breaks, CJK and astral characters, raw or escaped
+    rec(U, '{"role": "assistant", "content": "退货政策 ご注文 주문 \u3000\u4e2d\ud7ff"}'.encode()),
+    rec(b'{"role": "user", "content": "line\\none\\u000atwo\\r\\n"}', A),
+    rec(U, b'{"role": "assistant", "content": "\\u2fff \\u3000 \\ud7ff \\ue000 \\uffff"}'),
+    rec(
+        U,
+        '{"role": "assistant", "content": "\u2fff\ue000\uffff \U0001f642 \\ud83d\\ude42"}'.encode(),
+    ),
+    rec('{"role": "system", "content": "\u00e9\u0416\u05d0 \U00020000"}'.encode(), U, A),
     # duplicate keys, empty and odd values
     rec(b'{"role": "user", "role": "assistant", "content": "a"}', A),
     b'{"messages": [' + U + b", " + A + b'], "messages": [' + U + b", " + A + b"]}\n",

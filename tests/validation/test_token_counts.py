@@ -12,7 +12,7 @@ import pytest
 from ftbridge import ConfigError, Hyperparameters, JobSpec
 from ftbridge._models import DatasetRef
 from ftbridge.cli import main
-from ftbridge.validation import _encodings, check, validate
+from ftbridge.validation import _encodings, _estimate, check, validate
 
 from .conftest import chat
 
@@ -165,3 +165,70 @@ def test_openai_cost_uses_validations_billing_capped_figure(tmp_jsonl: Any) -> N
     assert est["token_counter"] == "o200k_base (exact)"
     chosen = _openai_preflight(ds, epochs=2)
     assert chosen["epochs"] == 2 and chosen["billable_tokens"] == 2 * billed
+
+
+# -- the estimate without a tokenizer ----------------------------------------------------------
+
+ENGLISH = (
+    "Fine-tuning a language model on your own support conversations teaches it the tone, "
+    "the product names and the answers your customers expect. Keep each example short and "
+    "focused, and make sure the assistant's reply is the one you want it to learn."
+)
+CHINESE = (
+    "我们的退货政策允许客户在收到商品后三十天内申请退款。"
+    "请保留原始包装和购物凭证，以便我们尽快处理您的请求。"
+)
+JAPANESE = (
+    "ご注文の商品は明日発送されます。配送状況は、マイページの注文履歴からいつでも確認できます。"
+)
+KOREAN = (
+    "주문하신 상품은 내일 발송될 예정입니다. "
+    "배송 상태는 마이페이지의 주문 내역에서 언제든지 확인하실 수 있습니다."
+)
+PYTHON = '''def merge(results, *, path, size):
+    """One report from the per-range results (in file order)."""
+    counts = {}
+    for res in results:
+        for code, n in res.counts.items():
+            counts[code] = counts.get(code, 0) + n
+    if not counts:
+        return None
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:8]
+'''
+#: The estimate stays within this fraction of o200k_base's count for each sample.
+TOLERANCE = 0.30
+
+
+@pytest.mark.parametrize(
+    "text",
+    [ENGLISH, CHINESE, JAPANESE, KOREAN, PYTHON],
+    ids=["english", "chinese", "japanese", "korean", "code"],
+)
+def test_the_estimate_is_within_its_tolerance(text: str, tmp_jsonl: Any) -> None:
+    exact = len(_encodings.load("o200k_base").encode_ordinary(text))
+    assert abs(_estimate.units(text) / 4 - exact) <= TOLERANCE * exact
+    # the same through a whole report, compiled checker or not
+    rec = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": text}]}
+    path = tmp_jsonl([rec])
+    estimated = check(path).stats
+    counted = check(path, tokenizer="o200k_base").stats
+    assert not estimated.tokens_exact
+    assert abs(estimated.trainable_tokens - counted.trainable_tokens) <= TOLERANCE * exact
+    assert abs(estimated.total_tokens - counted.total_tokens) <= TOLERANCE * counted.total_tokens
+
+
+def test_cjk_is_no_longer_counted_at_four_characters_a_token() -> None:
+    o200k = _encodings.load("o200k_base")
+    for text in (CHINESE, JAPANESE, KOREAN):
+        exact = len(o200k.encode_ordinary(text))
+        assert len(text) / 4 < 0.5 * exact  # what characters/4 said
+        assert _estimate.units(text) / 4 > 0.9 * exact
+
+
+def test_estimate_units_by_character() -> None:
+    assert _estimate.units("abcd") == 4  # a token
+    assert _estimate.units("中文") == 6  # 3/4 token each
+    assert _estimate.units("a\nb") == 7  # a line break is a token more
+    assert _estimate.units("é ж") == 3  # other scripts as Latin
+    assert _estimate.units("\U0001f642") == 3
+    assert _estimate.tokens(_estimate.units("abcd" * 10), 2) == 10 + 3 * 2 + 3
