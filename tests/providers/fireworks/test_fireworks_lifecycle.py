@@ -37,7 +37,7 @@ def follow(provider: FireworksProvider, snapshot: JobSnapshot, until: float = 10
 def test_a_job_passes_through_the_documented_states_to_completion(
     emulator: FireworksEmulator, provider: FireworksProvider, train_file: Path
 ) -> None:
-    emulator.pace = 0.1  # slow enough to see each state
+    emulator.pace = 0.3  # slow enough to see each state (a 2 s job)
     spec = spec_for(
         train_file,
         hyperparameters=Hyperparameters(epochs=2, batch_size=4, learning_rate=2e-4, lora_rank=16),
@@ -239,6 +239,7 @@ def test_a_deployment_created_through_the_sdk_serves_the_fine_tune(
         max_retries=0,
     )
     base = "accounts/fireworks/models/qwen2p5-7b-instruct"
+    emulator.pace = 0.3  # the deployment takes 0.3 s to be READY
     created = sdk.deployments.create(
         base_model=base, deployment_id="multi-lora", enable_addons=True
     )
