@@ -29,7 +29,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MAKER = Path(os.environ.get("FTBRIDGE_BENCH_MAKER", "/work/shared/bench/make_chat_jsonl.py"))
+MAKER = Path(
+    os.environ.get("FTBRIDGE_BENCH_MAKER")
+    or ROOT.parent / "shared" / "bench" / "make_chat_jsonl.py"
+)
 
 RUNNERS = {
     "ftbridge": """
