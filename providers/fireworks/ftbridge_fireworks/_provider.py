@@ -22,7 +22,7 @@ whose answer was lost is found with one read. The job's ftbridge id is
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import fireworks
@@ -45,7 +45,7 @@ from ftbridge._models import (
     Preflight,
 )
 
-from . import _metrics, _paging, _request, _status
+from . import _metrics, _request, _status
 from ._errors import PROVIDER, is_already_exists, sdk_errors, translate
 from ._handle import FireworksModelHandle
 from ._options import FireworksOptions
@@ -375,17 +375,23 @@ class FireworksProvider:
         return Hyperparameters.model_validate(values)
 
     def list_fine_tuned_models(self) -> list[RemoteModel]:
-        """The account's fine-tuned (LoRA addon) models, every page read once, at most
-        ``_paging.MAX_PAGES`` pages (Fireworks gives no shutdown dates for them)."""
+        """The account's fine-tuned (LoRA addon) models, read through the core's bounded
+        pager (Fireworks gives no shutdown dates for them)."""
+        from ftbridge._paging import Page, paginate
         from ftbridge.migrate import RemoteModel
 
+        def fetch(cursor: Hashable | None) -> Page[Any]:
+            listing = self._client.models.list(
+                account_id=self.account_id,
+                page_size=200,
+                page_token=str(cursor) if cursor else fireworks.omit,
+            )
+            return Page(listing.models or [], listing.next_page_token or None)
+
         with sdk_errors("list the account's models"):
-            first = self._client.models.list(account_id=self.account_id, page_size=200)
             rows = [
                 _status.wire(m)
-                for m in _paging.items(
-                    first, page_items=lambda page: page.models, key=lambda m: str(m.name)
-                )
+                for m in paginate(fetch, key=lambda m: str(m.name), what="Fireworks models")
             ]
         return [
             RemoteModel(
