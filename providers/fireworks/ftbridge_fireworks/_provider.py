@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import fireworks
 from pydantic import BaseModel
 
+from ftbridge import _secrets
 from ftbridge._exceptions import (
     ConfigError,
     InferenceError,
@@ -129,9 +130,12 @@ class FireworksProvider:
                 "(or account_id in [providers.fireworks] of ftbridge.toml); it is the id in "
                 "your account's resource names, accounts/<id>/..."
             )
+        _secrets.register(key)  # scrubbed from every message, log and stored row
         self._key_source = "api_key setting" if api_key else "FIREWORKS_API_KEY"
         self.account_id = str(account)
         self.base_url = _base_url(base_url or os.environ.get("FIREWORKS_BASE_URL"))
+        if self.base_url:
+            _secrets.register_url(self.base_url)
         self.timeout = float(timeout) if timeout is not None else 60.0
         # max_retries=0: the core retries (the SDK would also retry creates and 409s).
         self._client = fireworks.Fireworks(

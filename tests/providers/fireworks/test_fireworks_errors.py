@@ -103,3 +103,14 @@ def test_every_documented_job_state_is_mapped() -> None:
     assert "JOB_STATE_EARLY_STOPPED" in terminal and "JOB_STATE_CANCELLING" not in terminal
     assert map_state("JOB_STATE_SOMETHING_NEW") is JobStatus.PENDING
     assert map_state("JOB_STATE_SOMETHING_NEW", started=True) is JobStatus.RUNNING
+
+
+def test_a_key_the_server_echoes_is_scrubbed(
+    emulator: FireworksEmulator, provider: FireworksProvider
+) -> None:
+    emulator.faults.inject(
+        "GET", JOB, status=400, body={"code": 3, "message": f"bad key {API_KEY}", "details": []}
+    )
+    with pytest.raises(RequestRejectedError) as caught:
+        provider.refresh("sft/ftb-x")
+    assert "bad key" in str(caught.value) and API_KEY not in str(caught.value)
