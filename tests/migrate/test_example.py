@@ -12,6 +12,7 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "migrate_openai.py"
 
 
 @pytest.mark.slow
+@pytest.mark.needs_torch  # the example retrains on the local provider
 def test_the_migration_example_runs() -> None:
     done = subprocess.run(
         [sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=600
