@@ -188,19 +188,3 @@ class Provider(Protocol):
     def open_model(self, snapshot: JobSnapshot, spec: JobSpec) -> ModelHandle:
         """A handle on the fine-tuned model of a succeeded job."""
         ...
-
-
-@runtime_checkable
-class PausableProvider(Provider, Protocol):
-    """A provider whose jobs can be paused and resumed (``capabilities.pause``)."""
-
-    def pause(self, native_id: str) -> JobSnapshot: ...
-
-    def resume(self, native_id: str) -> JobSnapshot: ...
-
-
-@runtime_checkable
-class ResumableProvider(Provider, Protocol):
-    """A provider that can continue a failed or cancelled job (``capabilities.resume``)."""
-
-    def resume(self, native_id: str) -> JobSnapshot: ...

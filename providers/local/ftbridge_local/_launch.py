@@ -123,21 +123,3 @@ def signal_workers(run: RunDir, sig: int = signal.SIGTERM) -> int:
         except psutil.NoSuchProcess:
             continue
     return sent
-
-
-def wait_exit(run: RunDir, timeout: float) -> bool:
-    """Wait up to ``timeout`` seconds for the worker to end; True when it has."""
-    proc = _process(run)
-    if proc is None:
-        return True
-    child = _CHILDREN.get(run.id)
-    try:
-        if child is not None and child.pid == proc.pid:
-            child.wait(timeout)
-        else:
-            proc.wait(timeout)
-        return True
-    except (psutil.TimeoutExpired, subprocess.TimeoutExpired):
-        return False
-    except psutil.NoSuchProcess:
-        return True

@@ -364,18 +364,3 @@ class LocalProvider:
         return ServableAdapter(
             name=f"local:{run.id}", path=str(run.model_dir), base_model=spec.model
         )
-
-    # -- waiting, for callers that drive the provider directly --------------------------------
-
-    def wait(
-        self, native_id: str, *, timeout: float | None = None, interval: float = 0.5
-    ) -> JobSnapshot:
-        """Poll until the run is terminal (the core's ``Job.wait`` does this for users)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            snapshot = self.refresh(native_id)
-            if snapshot.status.is_terminal:
-                return snapshot
-            if deadline is not None and time.monotonic() > deadline:
-                return snapshot
-            time.sleep(interval)
