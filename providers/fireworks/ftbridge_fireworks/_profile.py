@@ -12,7 +12,8 @@ an optional per-message ``weight`` of 0 or 1 (0 skips the message); an optional 
 examples (the maximum, and examples x epochs <= 3 million, are checked by the provider's
 preflight); examples cut off at the training context length (32768 tokens by default).
 DPO data are preference pairs (``input.messages``, ``preferred_output``,
-``non_preferred_output``).
+``non_preferred_output``): the reference pages do not show Fireworks' DPO data format, so this
+is ftbridge's preference format (OpenAI's), which the emulator accepts.
 """
 
 from __future__ import annotations
