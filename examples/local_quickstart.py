@@ -52,6 +52,7 @@ def follows_format(output: str, reference: str, record: object) -> bool:
 
 def evaluate(base: str, job: ftbridge.Job) -> bool:
     """The tuned model against its base on examples neither saw; True when it wins clearly."""
+    started = time.monotonic()
     report = ftbridge.evaluate(
         {"base": f"local:{base}", "tuned": job},
         DATA / "format_test.jsonl",
@@ -59,7 +60,7 @@ def evaluate(base: str, job: ftbridge.Job) -> bool:
         baseline="base",
         generation={"max_tokens": 24},
     )
-    print(f"\n{report.table()}")
+    print(f"\nevaluated in {time.monotonic() - started:.0f}s:\n{report.table()}")
     out = report.save(subdir("eval") / job.native_id)
     print(f"\nHTML report: {out / 'report.html'} (also report.json and records.jsonl)")
     won = report.compare("tuned", "base", "follows_format")
