@@ -172,7 +172,7 @@ class VllmServer:
             if code is not None:
                 raise InferenceError(
                     f"vllm serve exited with status {code} before it was ready; the end of its "
-                    f"log ({self.log_file}):\n{self._log_tail()}"
+                    f"log:\n{self._log_tail()}"
                 )
             try:
                 if httpx.get(self.url + "/health", timeout=2.0).status_code == 200:
@@ -181,7 +181,8 @@ class VllmServer:
                 pass
             time.sleep(0.5)
         raise InferenceError(
-            f"vllm serve was not healthy within {timeout:.0f}s (log: {self.log_file})"
+            f"vllm serve was not healthy within {timeout:.0f}s; the end of its log:\n"
+            f"{self._log_tail()}"
         )
 
     def join(self, timeout: float | None = None) -> bool:
@@ -201,3 +202,4 @@ class VllmServer:
                 self.process.wait(timeout=10)
             except ProcessLookupError:
                 pass
+        shutil.rmtree(self._dir, ignore_errors=True)  # its log and chat template file
