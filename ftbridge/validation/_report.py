@@ -171,10 +171,10 @@ class ValidationReport(_Frozen):
         e = self.error_count + (verdict.error_count if verdict else 0)
         w = self.warning_count + (verdict.warning_count if verdict else 0)
         head = "valid" if ok else "INVALID"
-        fmt = self.format or "unknown"
+        fmt = f"{self.format} " if self.format else ""  # none when no line was an example
         approx = "" if s.tokens_exact else "~"
         out = [
-            f"{head}: {s.examples} {fmt} examples, {e} errors, {w} warnings"
+            f"{head}: {s.examples} {fmt}examples, {e} errors, {w} warnings"
             + (f" (for {provider})" if provider else ""),
             f"tokens: {approx}{s.total_tokens} total, {approx}{s.trainable_tokens} trainable, "
             f"max {approx}{s.max_example_tokens} per example; counted with {s.tokenizer}",

@@ -34,6 +34,7 @@ def test_utf16_is_named_as_such_not_cut_off(
     out = capsys.readouterr().out
     assert "the file is UTF-16; save it as UTF-8" in out
     assert "cut off" not in out and "line.truncated" not in out
+    assert "INVALID: 0 examples, 1 errors" in out
     with pytest.raises(ftbridge.DatasetValidationError, match="UTF-16"):
         ftbridge.validate(path)
 
