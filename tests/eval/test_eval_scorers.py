@@ -163,3 +163,28 @@ def test_a_missing_library_gets_the_install_command() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install 'ftbridge[eval]'" in out.stdout
     assert "rouge-score" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("blocked", "call", "needs"),
+    [
+        (
+            "numpy",
+            "ftbridge.evaluate(['fake:m'], ex_records, scorers=['exact'], cache=False)",
+            "numpy",
+        ),
+        ("matplotlib", "loss_png({'train_loss': [(1, 2.0)]}, 't')", "matplotlib"),
+    ],
+)
+def test_statistics_and_plots_without_their_library(blocked: str, call: str, needs: str) -> None:
+    code = (
+        f"import sys; sys.modules[{blocked!r}] = None\n"
+        "import ftbridge\n"
+        "from ftbridge.eval._plot import loss_png\n"
+        "ex_records = [{'messages': [{'role': 'user', 'content': 'q'},"
+        " {'role': 'assistant', 'content': 'a'}]}]\n"
+        f"try:\n    {call}\n"
+        "except ftbridge.ConfigError as exc:\n    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert f"{needs}: pip install 'ftbridge[eval]'" in out.stdout, out.stdout + out.stderr
