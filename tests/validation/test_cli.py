@@ -22,7 +22,7 @@ def test_valid_file_exits_0_with_summary(
     assert main(["validate", str(path)]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("valid: 12 chat examples, 0 errors")
-    assert "providers: local ok, openai ok, together ok" in out
+    assert "providers: fireworks ok, local ok, openai ok, together ok" in out
     assert err == ""  # no progress bar when not on a terminal
 
 
