@@ -205,3 +205,33 @@ def test_inventory_covers_every_configured_provider(
         None,
     )
     assert items[-1].provider == "together"  # unknown dates sort after known ones
+
+
+def test_a_fine_tune_made_outside_ftbridge_is_recorded_and_retrained_by_its_openai_names(
+    openai_emulator: OpenAIEmulator,
+    together_emulator: TogetherEmulator,
+    train_file: Path,
+    tmp_path: Path,
+    ftbridge_home: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    old = _tuned_openai_job(train_file, batch_size=8)
+    sha = _sha(train_file)
+    for path in ftbridge_home.glob("jobs.db*"):  # the store never knew it
+        path.unlink()
+    train_file.unlink()
+    prompts = write_jsonl(tmp_path / "prompts.jsonl", chat_records(3))
+    golden = tmp_path / "golden.jsonl"
+    ref = f"openai:{old.fine_tuned_model}"
+    assert main(["record", ref, "--data", str(prompts), "--out", str(golden)]) == 0
+    assert len(golden.read_text().splitlines()) == 3
+    model = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+    capsys.readouterr()
+    code = main(["retrain", old.id, "--provider", "together", "--model", model, "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    out = json.loads(captured.out)
+    assert out["dataset_sha256"] == sha  # the copy OpenAI still holds
+    assert out["hyperparameters"]["epochs"] == 2  # what OpenAI reports it trained with
+    assert out["hyperparameters"]["batch_size"] == 8
+    assert ftbridge.get_job(out["job"]).retrained_from == old.id
