@@ -193,6 +193,10 @@ def plan_retrain(
 
     given = _hyperparameters(hyperparameters) if hyperparameters is not None else None
     training, sha = _training_file(source, data)
+    from .._api import _prepare_dataset
+
+    # The verdicts already know whether the target takes this data: say so before anything else.
+    _prepare_dataset(training, target.name, "training")
     translation = translate(_resolved(source), target, given=given, source_provider=source.provider)
     valid: Path | None = Path(validation).expanduser() if validation is not None else None
     if valid is None and source.spec is not None and source.spec.validation is not None:

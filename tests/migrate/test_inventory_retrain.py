@@ -235,3 +235,25 @@ def test_a_fine_tune_made_outside_ftbridge_is_recorded_and_retrained_by_its_open
     assert out["hyperparameters"]["epochs"] == 2  # what OpenAI reports it trained with
     assert out["hyperparameters"]["batch_size"] == 8
     assert ftbridge.get_job(out["job"]).retrained_from == old.id
+
+
+def test_retrain_to_a_provider_that_cannot_take_the_data_says_why_before_submitting(
+    openai_emulator: OpenAIEmulator, together_emulator: TogetherEmulator, tmp_path: Path
+) -> None:
+    records = [
+        {
+            "messages": [
+                {"role": "user", "content": f"q{i}"},
+                {"role": "user", "content": "again"},
+                {"role": "assistant", "content": f"a{i}"},
+            ]
+        }
+        for i in range(12)
+    ]  # consecutive user turns: fine for OpenAI, not for Together
+    train = write_jsonl(tmp_path / "t.jsonl", records)
+    old = _tuned_openai_job(train)
+    with pytest.raises(ftbridge.DatasetValidationError, match="together"):
+        ftbridge.migrate.plan_retrain(
+            old.id, provider="together", model="meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+        )
+    assert together_emulator.count("POST", r".*") == 0
