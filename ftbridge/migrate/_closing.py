@@ -8,13 +8,9 @@ from .._exceptions import ModelShutDownError, ProviderClosedError, ProviderError
 from ._models import ProviderClosing
 
 RETRAIN_HINT = (
-    "move it with `ftbridge retrain JOB --provider local` (or another provider); "
+    "move a job's data elsewhere with `ftbridge retrain JOB --provider local` (or another provider); "
     "`ftbridge inventory` lists what is at risk"
 )
-
-
-def _when(day: date, today: date) -> str:
-    return f"{'stopped' if day < today else 'stops'} on {day.isoformat()}"
 
 
 def closed_for_jobs(
@@ -24,8 +20,10 @@ def closed_for_jobs(
     today = today or date.today()
     said = f"{provider} refused to start a new fine-tuning job ({cause})."
     if closing is not None and closing.new_jobs_end is not None:
+        end = closing.new_jobs_end
+        verb = "stopped" if end < today else "stops"
         said += (
-            f" {provider} {_when(closing.new_jobs_end, today)} accepting new fine-tuning jobs"
+            f" {provider} {verb} accepting new fine-tuning jobs on {end.isoformat()}"
             f" (source: {closing.source})."
         )
     return ProviderClosedError(

@@ -257,3 +257,42 @@ def test_retrain_to_a_provider_that_cannot_take_the_data_says_why_before_submitt
             old.id, provider="together", model="meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
         )
     assert together_emulator.count("POST", r".*") == 0
+
+
+def test_the_emulator_command_line_plays_a_closed_account(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ftbridge_openai.emulator", "--closed", "--today", "2027-02-01"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = server.stdout.readline().strip()  # type: ignore[union-attr]
+        env = {**os.environ, "OPENAI_BASE_URL": url, "OPENAI_API_KEY": "sk-x"}
+        train = write_jsonl(tmp_path / "t.jsonl", chat_records())
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ftbridge",
+                "submit",
+                str(train),
+                "--provider",
+                "openai",
+                "--model",
+                "gpt-4o-mini",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert done.returncode == 3
+    assert "stops accepting new fine-tuning jobs on 2027-01-06" in done.stderr
+    assert "ftbridge retrain" in done.stderr
