@@ -65,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--adapter {name}=... given twice")
         adapters[name] = path
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("uvicorn").setLevel(logging.WARNING)  # its start/stop lines say nothing new
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     print("loading the model...", file=sys.stderr)
     server = serve(
         *args.refs,

@@ -56,6 +56,7 @@ class App:
         routes = [
             Route("/health", self.health, methods=["GET"]),
             Route("/v1/models", self.models, methods=["GET"]),
+            Route("/v1/models/{name:path}", self.one_model, methods=["GET"]),
             Route("/v1/chat/completions", self.chat, methods=["POST"]),
             Route("/v1/load_lora_adapter", self.load_adapter, methods=["POST"]),
             Route("/v1/unload_lora_adapter", self.unload_adapter, methods=["POST"]),
@@ -117,6 +118,14 @@ class App:
         try:
             self._check_key(request)
             return JSONResponse(model_list(self.service.models(), self.service.base_name))
+        except APIError as exc:
+            return _error(exc)
+
+    async def one_model(self, request: Request) -> Response:
+        try:
+            self._check_key(request)
+            name = self.service.model(request.path_params["name"])
+            return JSONResponse(model_list([name], self.service.base_name)["data"][0])
         except APIError as exc:
             return _error(exc)
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
+from ftbridge._exceptions import ConfigError
 from ftbridge._serving import ServeSpec
 
 from ._adapters import AdapterInfo, AdapterRefused, AdapterRegistry, BaseConfig, read_adapter
@@ -36,6 +38,20 @@ def base_config_for(spec: ServeSpec, adapters: list[AdapterInfo], device: str) -
 
         dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
     return BaseConfig(model=spec.base, quantized=quantized, dtype=dtype)
+
+
+def _check_base(base: str) -> None:
+    """A base that is neither a model directory nor a hub id (``org/name``) is a typo."""
+    path = Path(base).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ConfigError(f"{base} is a directory without a model (no config.json)")
+        return
+    if base.startswith((".", "/", "~")) or base.count("/") != 1:
+        raise ConfigError(
+            f"no model directory {base!r} (from {Path.cwd()}); give a Hugging Face model "
+            "directory or hub id, or job ids to take the base from"
+        )
 
 
 class Service:
@@ -71,6 +87,7 @@ class Service:
 
         from .._modeling import keep_4bit_layers_differentiable, load_base, quiet_loading
 
+        _check_base(str(self.spec.base))
         infos = [read_adapter(a.name, a.path) for a in self.spec.adapters]
         device = "cuda" if torch.cuda.is_available() else "cpu"
         base = base_config_for(self.spec, infos, device)
@@ -133,6 +150,11 @@ class Service:
     def models(self) -> list[str]:
         return [self.base_name, *self.require_ready().known]
 
+    def model(self, name: str) -> str:
+        if name not in self.models():
+            raise APIError(404, f"the model {name!r} does not exist")
+        return name
+
     def row_for(self, request: ChatRequest, emit: Any) -> Row:
         """A queued-ready row for ``request``, or an ``APIError`` saying what to fix."""
         registry = self.require_ready()
@@ -145,7 +167,8 @@ class Service:
             raise APIError(404, f"the model {request.model!r} does not exist; served: {known}")
         if request.n != 1:
             raise APIError(400, "only n=1 is supported")
-        max_tokens = request.max_completion_tokens or request.max_tokens or 256
+        asked = request.max_completion_tokens or request.max_tokens
+        max_tokens = asked or self.spec.max_tokens
         if max_tokens > self.spec.max_tokens:
             raise APIError(
                 400,
@@ -161,11 +184,18 @@ class Service:
         if isinstance(prompt, dict) or hasattr(prompt, "input_ids"):
             prompt = prompt["input_ids"]
         prompt = [int(t) for t in prompt]
-        if self.context_length and len(prompt) + max_tokens > self.context_length:
+        context = self.context_length
+        if context and len(prompt) >= context:
+            raise APIError(
+                400, f"the prompt ({len(prompt)} tokens) fills the model's context of {context}"
+            )
+        if context and not asked:  # as vLLM: up to the end of the context
+            max_tokens = min(max_tokens, context - len(prompt))
+        if context and len(prompt) + max_tokens > context:
             raise APIError(
                 400,
                 f"the prompt ({len(prompt)} tokens) plus max_tokens ({max_tokens}) exceeds the "
-                f"model's context of {self.context_length} tokens",
+                f"model's context of {context} tokens",
             )
         stops = [request.stop] if isinstance(request.stop, str) else list(request.stop or [])
         if len(stops) > 4:

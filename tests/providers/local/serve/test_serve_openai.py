@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
 import pytest
 from conftest import API_KEY, QUESTIONS, Adapters, Reference
+
+import ftbridge
 
 MAX_TOKENS = 10
 
@@ -197,3 +200,37 @@ def test_a_client_that_leaves_mid_stream_frees_its_place(client: Any, server: An
         time.sleep(0.05)
     assert health["abandoned"] == before + 1  # it left its batch before its 1900 tokens
     assert ask(client, "support", QUESTIONS[0]).choices[0].message.content  # and all goes on
+
+
+def test_one_model_is_retrieved_by_id(client: Any) -> None:
+    assert client.models.retrieve("legal").id == "legal"
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("nope")
+
+
+def test_a_prompt_past_the_context_is_refused(client: Any) -> None:
+    with pytest.raises(openai.BadRequestError, match="context of 2048"):
+        ask(client, "support", "sky " * 2100, max_tokens=1)
+
+
+def test_before_the_model_is_in_memory_every_route_answers_503(tmp_path: Path) -> None:
+    from ftbridge_local.serve import TransformersEngine
+
+    from ftbridge._serving import ServeSpec
+
+    missing = tmp_path / "no-model-here"
+    running = TransformersEngine().start(ServeSpec(base=str(missing), port=0))
+    try:
+        health = httpx.get(running.url + "/health")
+        assert health.status_code == 503  # loading, then failed: never ready
+        assert health.json()["error"]["code"] == "not_ready"
+        chat = httpx.post(
+            running.url + "/v1/chat/completions",
+            json={"model": "x", "messages": [{"role": "user", "content": "hi"}]},
+        )
+        assert chat.status_code == 503
+        with pytest.raises(ftbridge.FtbridgeError, match="no-model-here"):
+            running.wait_ready(60)
+        assert str(missing) in httpx.get(running.url + "/health").json()["error"]["message"]
+    finally:
+        running.close()
