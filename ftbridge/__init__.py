@@ -28,7 +28,7 @@ _EXPORTS: dict[str, str] = {
     "DatasetError": "._exceptions",
     "DatasetReadError": "._exceptions",
     "DatasetRef": "._models",
-    "DatasetValidationError": "._exceptions",
+    "DatasetValidationError": ".validation._errors",
     "EvalReport": ".eval",
     "Event": "._models",
     "FtbridgeError": "._exceptions",
@@ -112,7 +112,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
         ConfigError,
         DatasetError,
         DatasetReadError,
-        DatasetValidationError,
         FtbridgeError,
         InferenceError,
         JobCancelledError,
@@ -167,3 +166,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from .migrate._record import record
     from .migrate._retrain import retrain
     from .validation import Finding, ValidatedDataset, ValidationReport, validate
+    from .validation._errors import DatasetValidationError

@@ -22,7 +22,6 @@ from ._arguments import (
 from ._config import load_config
 from ._exceptions import (
     ConfigError,
-    DatasetValidationError,
     OptionsError,
     UnsupportedHyperparameterError,
 )
@@ -51,6 +50,7 @@ def _prepare_dataset(
     dataset: str | Path | ValidatedDataset, provider: str, role: str
 ) -> ValidatedDataset:
     from .validation import ValidatedDataset, check
+    from .validation._errors import DatasetValidationError
 
     if not isinstance(dataset, ValidatedDataset):
         dataset = check(dataset, provider=provider)

@@ -4,7 +4,7 @@ Every error is an ``FtbridgeError``; catch that to catch them all::
 
     FtbridgeError
     ├── DatasetError
-    │   ├── DatasetValidationError      .report: every finding, with line numbers
+    │   ├── DatasetValidationError      .report: every finding (in ftbridge.validation._errors)
     │   └── DatasetReadError            the file cannot be opened or read at all
     ├── ConfigError
     │   ├── ProviderNotInstalledError   .hint: the pip command that installs it
@@ -39,12 +39,9 @@ original (``raise TransientProviderError(...) from exc``). Messages never contai
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._secrets import scrub
-
-if TYPE_CHECKING:
-    from .validation import ValidationReport
 
 
 class FtbridgeError(Exception):
@@ -72,14 +69,6 @@ class FtbridgeError(Exception):
 
 class DatasetError(FtbridgeError):
     """A dataset could not be used."""
-
-
-class DatasetValidationError(DatasetError):
-    """The dataset has errors; ``.report`` holds every finding."""
-
-    def __init__(self, message: str, report: ValidationReport) -> None:
-        super().__init__(message)
-        self.report = report
 
 
 class DatasetReadError(DatasetError):

@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from .._exceptions import (
     ConfigError,
     DatasetError,
-    DatasetValidationError,
     FtbridgeError,
     JobCancelledError,
     JobFailedError,
@@ -35,6 +34,7 @@ from .._exceptions import (
     StoreError,
 )
 from .._secrets import scrubbed_output
+from ..validation._errors import DatasetValidationError
 from ._output import OutputError, discard_stdout, guarded_stdout
 
 # Each module defines ``register(subparsers)``, which adds its parser and sets ``handler``.

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._exceptions import DatasetValidationError
 from . import _cache
 from ._codes import RULES_VERSION
+from ._errors import DatasetValidationError
 from ._profiles import profiles, profiles_fingerprint
 from ._run import build_config, run_file
 from ._sniff import check_provider_name, file_sha256, read_head, shape_error, shape_report

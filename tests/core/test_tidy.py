@@ -26,3 +26,16 @@ def test_unused_names_are_gone() -> None:
     assert not hasattr(_store.JobStore, "open_intents_all")
     assert not hasattr(ftbridge_local.LocalProvider, "wait")
     assert not hasattr(_launch, "wait_exit")
+
+
+def test_the_exceptions_module_imports_nothing_from_validation() -> None:
+    import ast
+
+    from ftbridge import _exceptions
+    from ftbridge.validation._errors import DatasetValidationError
+
+    tree = ast.parse(Path(_exceptions.__file__).read_text())
+    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    assert not [m for m in imported if m.startswith("validation") or ".validation" in m]
+    assert ftbridge.DatasetValidationError is DatasetValidationError
+    assert issubclass(DatasetValidationError, ftbridge.DatasetError)
