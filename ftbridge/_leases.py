@@ -35,7 +35,8 @@ _TOKEN = uuid.uuid4().hex[:12]
 
 @dataclass(frozen=True)
 class Owner:
-    """The holder of a lease: ``host/pid/token``."""
+    """The holder of a lease: ``host/pid/token``, the token naming this process's run and the
+    thread (two threads of one process are two owners)."""
 
     host: str
     pid: int
@@ -43,7 +44,8 @@ class Owner:
 
     @classmethod
     def me(cls) -> Owner:
-        return cls(socket.gethostname(), os.getpid(), _TOKEN)
+        """The calling thread."""
+        return cls(socket.gethostname(), os.getpid(), f"{_TOKEN}.{threading.get_ident()}")
 
     @classmethod
     def parse(cls, text: str) -> Owner | None:
@@ -65,7 +67,9 @@ class Owner:
         if self.host != socket.gethostname():
             return False  # another machine: only the expiry tells
         if self.pid == os.getpid():
-            return self.token != _TOKEN
+            run, _, thread = self.token.partition(".")
+            alive = {str(t.ident) for t in threading.enumerate()}
+            return run != _TOKEN or thread not in alive
         try:
             os.kill(self.pid, 0)
         except ProcessLookupError:
@@ -209,22 +213,25 @@ def take_over(store: JobStore, key: str) -> Claim | None:
         return Claim("taken", _reread(conn, key))
 
 
-def release(store: JobStore, key: str) -> None:
-    """Give up our lease on ``key`` (the row stays)."""
+def release(store: JobStore, key: str, owner: Owner | None = None) -> None:
+    """Give up the lease ``owner`` (default: the calling thread) holds on ``key``; the row
+    stays."""
     with store._write() as conn:
         conn.execute(
             "UPDATE jobs SET lease_owner = NULL, lease_expires = NULL"
             " WHERE key = ? AND lease_owner = ?",
-            (key, str(Owner.me())),
+            (key, str(owner or Owner.me())),
         )
 
 
 class Lease:
-    """Our lease on one intent, renewed in the background until :meth:`stop`."""
+    """The calling thread's lease on one intent, renewed in the background until
+    :meth:`stop`."""
 
     def __init__(self, store: JobStore, key: str, seconds: float = LEASE_SECONDS) -> None:
         self._store = store
         self._key = key
+        self._owner = str(Owner.me())
         self._seconds = seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._renew, name=f"ftbridge-lease-{key}")
@@ -239,7 +246,7 @@ class Lease:
                 with store._write() as conn:
                     conn.execute(
                         "UPDATE jobs SET lease_expires = ? WHERE key = ? AND lease_owner = ?",
-                        (time.time() + self._seconds, self._key, str(Owner.me())),
+                        (time.time() + self._seconds, self._key, self._owner),
                     )
         finally:
             store.close()

@@ -64,6 +64,18 @@ def test_two_processes_submitting_the_same_job_at_once_create_one(
     assert [j.id for j in ftbridge.list_jobs()] == [first]
 
 
+def test_two_threads_submitting_the_same_job_at_once_create_one(train_file: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    fake = FakeProvider(create_delay=1.0)
+    with ThreadPoolExecutor(2) as pool:
+        jobs = list(
+            pool.map(lambda _: ftbridge.submit(train_file, provider=fake, model="base"), [0, 1])
+        )
+    assert jobs[0].id == jobs[1].id
+    assert fake.count("submit") == 1
+
+
 def test_one_job_per_idempotency_key_across_processes(
     train_file: Path, ftbridge_home: Path, tmp_path: Path
 ) -> None:
