@@ -71,17 +71,3 @@ def test_checkpoints_and_reconcile_end_on_a_repeating_page(
     )
     assert provider.reconcile(job.spec.model_copy(update={"idempotency_key": "mine"})) is None
     assert emulator.count("GET", r"/v1/fine_tuning/jobs") - listing <= 2
-
-
-def test_a_cursor_that_moves_on_but_never_ends_stops_at_the_page_cap() -> None:
-    from ftbridge._paging import Page, paginate
-
-    calls: list[object] = []
-
-    def fetch(cursor: object) -> Page[int]:
-        calls.append(cursor)
-        n = len(calls)
-        return Page([n], next=f"after-{n}")
-
-    assert list(paginate(fetch, key=lambda i: i, max_pages=25)) == list(range(1, 26))
-    assert len(calls) == 25
