@@ -2,7 +2,8 @@
 
 An adapter is checked before it is accepted: it must be a LoRA adapter, trained on this server's
 base model loaded the same way (a QLoRA adapter on the 4-bit NF4 base it saw in training, a LoRA
-adapter on the unquantised one), and not DoRA, whose layers PEFT cannot mix in one batch.
+adapter on the unquantised one). DoRA adapters are accepted, but PEFT cannot mix them with other
+adapters in one batch (``adapter_names``), so their requests are decoded in batches of their own.
 Accepted adapters are known by name; at most ``max_loaded`` are held in the model at once, and
 the least recently used one is unloaded when another is needed (and reloaded on demand).
 """
@@ -102,13 +103,14 @@ def same_model(a: str, b: str) -> bool:
         return False
 
 
-def check_fits(info: AdapterInfo, base: BaseConfig) -> None:
-    """Refuse an adapter this base cannot serve as it was trained, naming both."""
-    if info.dora:
+def check_fits(info: AdapterInfo, base: BaseConfig, *, dora: bool = True) -> None:
+    """Refuse an adapter this base cannot serve as it was trained, naming both (and a DoRA
+    adapter when the engine cannot serve DoRA at all: ``dora=False``)."""
+    if info.dora and not dora:
         raise AdapterRefused(
-            f"adapter {info.name!r} uses DoRA, which PEFT cannot batch with other adapters "
-            "(mixed-adapter batches support LoRA only); merge it into its base "
-            "(ftbridge_local.export_model) and serve the result with --base"
+            f"adapter {info.name!r} uses DoRA, which this engine cannot serve; merge it into its "
+            "base (ftbridge_local.export_model) and serve the result with --base, or serve it "
+            "with --engine transformers (DoRA adapters are decoded in batches of their own there)"
         )
     if info.base_model is not None and not same_model(info.base_model, base.model):
         raise AdapterRefused(

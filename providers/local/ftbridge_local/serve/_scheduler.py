@@ -2,7 +2,8 @@
 
 One worker thread owns the model. It takes every waiting request (up to ``max_batch``, and at
 most ``max_loaded`` distinct adapters, so a batch never needs more adapters than memory holds),
-loads the adapters they need, and decodes them together (:func:`run_batch`). A request whose
+loads the adapters they need, and decodes them together (:func:`run_batch`); a DoRA adapter's
+requests get batches of their own. A request whose
 client left is dropped before its batch starts, or leaves its batch at the next step.
 """
 
@@ -78,7 +79,16 @@ class BatchScheduler:
             if item is not None:
                 rows.append(item)
 
+    def _is_dora(self, row: Row) -> bool:
+        info = self.registry.known.get(row.adapter) if row.adapter is not None else None
+        return bool(info and info.dora)
+
     def _next_batch(self) -> list[Row]:
+        """The waiting rows that fit in one batch; the others wait, in order, for the next.
+
+        PEFT cannot mix a DoRA adapter with others, so a batch is either mixed LoRA (and base)
+        rows, or the rows of one DoRA adapter, whichever the oldest waiting row needs.
+        """
         if not self._waiting:
             item = self._queue.get()
             if item is not None:
@@ -87,14 +97,21 @@ class BatchScheduler:
         batch: list[Row] = []
         adapters: set[str] = set()
         later: deque[Row] = deque()
+        alone: str | None = None  # the DoRA adapter this batch is for
         while self._waiting and len(batch) < self.max_batch:
             row = self._waiting.popleft()
             if row.cancelled.is_set():
                 continue
+            if row.adapter is not None and row.adapter not in self.registry.known:
+                row.emit(("error", 404, f"the model {row.adapter!r} was unloaded"))
+                continue
+            dora = self._is_dora(row)
+            if not batch and dora:
+                alone = row.adapter
+            if (alone is not None and row.adapter != alone) or (alone is None and dora):
+                later.append(row)
+                continue
             if row.adapter is not None:
-                if row.adapter not in self.registry.known:
-                    row.emit(("error", 404, f"the model {row.adapter!r} was unloaded"))
-                    continue
                 if row.adapter not in adapters and len(adapters) >= self.registry.max_loaded:
                     later.append(row)
                     continue
@@ -121,13 +138,21 @@ class BatchScheduler:
 
         started = time.perf_counter()
         with self.registry.lock:
+            gone = [
+                r for r in batch if r.adapter is not None and r.adapter not in self.registry.known
+            ]
+            for row in gone:  # unloaded since the batch was formed
+                row.emit(("error", 404, f"the model {row.adapter!r} was unloaded"))
+            batch = [r for r in batch if r not in gone]
+            if not batch:
+                return
             self.registry.ensure([r.adapter for r in batch if r.adapter is not None])
             model: Any = self.registry.model
-            slots = (
-                [self.registry.slot(r.adapter) for r in batch]
-                if isinstance(model, PeftModel)
-                else None
-            )
+            slots = None
+            if self._is_dora(batch[0]):
+                model.set_adapter(self.registry.slot(batch[0].adapter))  # it alone is active
+            elif isinstance(model, PeftModel):
+                slots = [self.registry.slot(r.adapter) for r in batch]
             self._current = batch
             try:
                 run_batch(model, batch, slots, pad_id=self.pad_id, eos_ids=self.eos_ids)

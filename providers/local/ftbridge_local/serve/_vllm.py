@@ -127,7 +127,7 @@ class VllmServer:
             assert spec.base is not None
             base = BaseConfig(spec.base, any(i.quantized for i in infos), "auto")
             for info in infos:
-                check_fits(info, base)  # the base, its form, and no DoRA (as vLLM requires)
+                check_fits(info, base, dora=False)  # the base, its form, no DoRA (vLLM has none)
         except AdapterRefused as exc:
             raise ConfigError(str(exc)) from exc
         port = spec.port or free_port(spec.host)
