@@ -114,15 +114,19 @@ def translate(
                 )
         else:
             out.note("learning_rate_multiplier", mult, None, f"{tname} takes no learning rate")
-    rate = old.get("learning_rate")
-    if rate is not None and "learning_rate" not in user and "learning_rate_multiplier" not in user:
+    absolute = old.get("learning_rate")
+    if (
+        absolute is not None
+        and "learning_rate" not in user
+        and "learning_rate_multiplier" not in user
+    ):
         if _honours(target, "learning_rate"):
-            out.hyperparameters["learning_rate"] = rate
-            out.note("learning_rate", rate, rate, "kept")
+            out.hyperparameters["learning_rate"] = absolute
+            out.note("learning_rate", absolute, absolute, "kept")
         else:
             out.note(
                 "learning_rate",
-                rate,
+                absolute,
                 None,
                 f"{tname} takes only a multiplier of its own default; {source_provider}'s "
                 "absolute rate has no equivalent, so the default is used",

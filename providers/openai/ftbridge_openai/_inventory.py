@@ -90,13 +90,15 @@ def fine_tuned_models(client: openai.OpenAI) -> list[RemoteModel]:
                     model = client.models.retrieve(name)
                 except openai.NotFoundError:
                     continue  # deleted
-        job = from_jobs.get(name)
+        made_by = from_jobs.get(name)
         out.append(
             RemoteModel(
                 model=name,
-                base_model=job.model if job is not None else name.split(":")[1],
-                created_at=_time(job.finished_at or job.created_at if job else model.created),
-                job=job.id if job is not None else None,
+                base_model=made_by.model if made_by is not None else name.split(":")[1],
+                created_at=_time(
+                    made_by.finished_at or made_by.created_at if made_by else model.created
+                ),
+                job=made_by.id if made_by is not None else None,
                 shutdown_date=_date(getattr(model, "shutdown_date", None)),
             )
         )
