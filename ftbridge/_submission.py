@@ -74,7 +74,8 @@ class Submission:
         found = self._claim()
         if found.verdict == "created":  # an identical submit made it, or this key did
             return Job(found.record, self.provider, self.store, self.poll)
-        self.spec = found.record.spec  # an adopted intent keeps its own key
+        # an earlier intent keeps its key; the files are ours (the same bytes, maybe elsewhere)
+        self.spec = self.spec.model_copy(update={"idempotency_key": found.record.key})
         key = self.spec.idempotency_key
         lease = Lease(self.store, key)
         try:
