@@ -89,6 +89,12 @@ def run(args: argparse.Namespace) -> int:
         + (" (API key required)" if server.spec.api_key else ""),
         file=sys.stderr,
     )
+    if server.spec.host not in ("127.0.0.1", "localhost", "::1") and not server.spec.api_key:
+        print(
+            f"warning: listening on {server.spec.host} without an API key: anyone who can reach "
+            f"this machine can use it (set ${API_KEY_ENV})",
+            file=sys.stderr,
+        )
     print(server.base_url, flush=True)
     try:
         while not server.wait(1.0):

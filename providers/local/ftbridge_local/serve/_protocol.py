@@ -90,6 +90,29 @@ class ChatRequest(BaseModel):
     seed: int | None = None
     stop: str | list[str] | None = None
     n: int = 1
+    # Asked for but not offered here: refused rather than silently ignored (see unsupported()).
+    tools: list[Any] | None = None
+    functions: list[Any] | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    response_format: dict[str, Any] | None = None
+    logit_bias: dict[str, Any] | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+
+    def unsupported(self) -> list[str]:
+        """The fields set that would change the answer and that this server cannot honour."""
+        found = [name for name in ("tools", "functions", "logit_bias") if getattr(self, name)]
+        if self.logprobs or self.top_logprobs:
+            found.append("logprobs")
+        if self.response_format and self.response_format.get("type") not in (None, "text"):
+            found.append("response_format")
+        found += [
+            name
+            for name in ("presence_penalty", "frequency_penalty")
+            if getattr(self, name) not in (None, 0, 0.0)
+        ]
+        return found
 
 
 class LoadAdapterRequest(BaseModel):

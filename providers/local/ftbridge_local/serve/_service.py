@@ -167,6 +167,9 @@ class Service:
             raise APIError(404, f"the model {request.model!r} does not exist; served: {known}")
         if request.n != 1:
             raise APIError(400, "only n=1 is supported")
+        refused = request.unsupported()
+        if refused:
+            raise APIError(400, f"not supported by this server: {', '.join(refused)}")
         asked = request.max_completion_tokens or request.max_tokens
         max_tokens = asked or self.spec.max_tokens
         if max_tokens > self.spec.max_tokens:

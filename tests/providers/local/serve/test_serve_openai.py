@@ -158,6 +158,12 @@ def test_a_wrong_or_missing_key_is_401_and_health_needs_none(server: Any) -> Non
         ),
         (b'{"model": "support", "messages": [{"role": "wizard", "content": "x"}]}', 422, "role"),
         (b'{"model": "support", "messages": [], "temperature": 9}', 422, "temperature"),
+        (
+            b'{"model": "support", "messages": [{"role": "user", "content": "x"}], '
+            b'"tools": [{"type": "function", "function": {"name": "f"}}], "logprobs": true}',
+            400,
+            "not supported by this server: tools, logprobs",
+        ),
     ],
 )
 def test_a_malformed_body_says_what_is_wrong(
