@@ -126,3 +126,37 @@ def test_a_pending_job_is_found_and_settled_by_status(fake: FakeProvider, train_
     assert found.confirmed and found.id.startswith("fake:fakejob-")
     assert [j.id for j in ftbridge.list_jobs()] == [found.id]
     assert found.wait(timeout=10, poll=FAST, progress=False).status is JobStatus.SUCCEEDED
+
+
+def test_a_job_being_created_by_another_process_is_shown_and_left_alone(
+    train_file: Path, ftbridge_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    go = tmp_path / "go"
+    go.touch()
+    env = {**os.environ, "FTBRIDGE_HOME": str(ftbridge_home)}
+    code = _CHILD.replace("create_delay=1.5", "create_delay=4")
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, str(train_file), str(go), ""],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while not ftbridge.list_jobs():
+        assert time.monotonic() < deadline and child.poll() is None
+        time.sleep(0.05)
+    [pending] = ftbridge.list_jobs()
+    assert pending.status is JobStatus.PENDING and not pending.confirmed
+    assert main(["recover"]) == 0
+    assert f"job {pending.id} is still being created by process {child.pid}" in (
+        capsys.readouterr().out
+    )
+    assert main(["status", pending.id]) == 0
+    shown = capsys.readouterr()
+    assert "pending" in shown.out and "still being created" in shown.err
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err
+    assert main(["status", pending.id]) == 0  # the key still finds it, now confirmed
+    assert out.strip() in capsys.readouterr().out
+    assert len(list((ftbridge_home / "fake-provider").glob("*.json"))) == 1
