@@ -27,14 +27,20 @@ REF_FORMS = (
 
 
 def find_job(ref: str) -> Job | None:
-    """The stored job ``ref`` names (full id, key or unambiguous prefix), or None."""
-    from ._api import get_job
+    """The stored job ``ref`` names (full id, key or unambiguous prefix), or None; a prefix of
+    several jobs is an error that lists them."""
+    from ._api import get_job, list_jobs
     from ._exceptions import JobNotFoundError
 
     try:
         return get_job(ref)
     except JobNotFoundError:
-        return None
+        pass
+    matches = [j.id for j in list_jobs() if j.id.startswith(ref) or j.native_id.startswith(ref)]
+    if len(matches) > 1:
+        shown = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
+        raise ConfigError(f"{ref!r} matches {len(matches)} jobs ({shown}); give more of the id")
+    return None
 
 
 def model_of_job(job: Job) -> ModelHandle:

@@ -61,3 +61,10 @@ def test_a_provider_without_open_named_model(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(ftbridge._registry, "provider_class", lambda name: JobsOnly)
     with pytest.raises(ftbridge.NotSupportedError, match="cannot open a model by name"):
         ftbridge.open_model("jobsonly:m")
+
+
+def test_a_prefix_of_several_jobs_is_ambiguous(train: Path) -> None:
+    first, second = quick_job(train), quick_job(train)
+    with pytest.raises(ftbridge.ConfigError, match="matches 2 jobs"):
+        ftbridge.open_model("fake:fakejob-")
+    assert ftbridge.open_model(first.id).name != ftbridge.open_model(second.id).name
