@@ -11,6 +11,7 @@ import argparse
 import re
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConfigError, FtbridgeError
@@ -48,6 +49,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--judge", metavar="REF", help="a model that judges each model against the baseline"
+    )
+    p.add_argument(
+        "--judge-template",
+        metavar="FILE",
+        help="the judge's prompt, with {prompt}, {reference}, {a} and {b} (default: "
+        "ftbridge.eval.DEFAULT_JUDGE_TEMPLATE)",
     )
     p.add_argument(
         "--general", metavar="FILE", help="general prompts: a drop there is reported as forgetting"
@@ -146,6 +153,14 @@ def run(args: argparse.Namespace) -> int:
             given = list(scorers or [])
             scorers = given + [s for s in SCORERS if s not in given]
         models = parse_models(args.model)
+        template = None
+        if args.judge_template:
+            try:
+                template = Path(args.judge_template).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(
+                    f"--judge-template {args.judge_template}: {exc.strerror or exc}"
+                ) from exc
         generation = {
             k: v
             for k, v in (("max_tokens", args.max_tokens), ("temperature", args.temperature))
@@ -157,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
             scorers=scorers,
             baseline=args.baseline,
             judge=args.judge,
+            judge_template=template,
             general=args.general,
             generation=generation,
             concurrency=args.concurrency,

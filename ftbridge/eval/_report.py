@@ -105,6 +105,10 @@ class EvalReport:
                     f"No significant regression against {self.baseline} on the general set "
                     f"({self.general.n} examples)."
                 )
+        if "label" in self.scorers:
+            summary = self.main.summary()
+            f1s = ", ".join(f"{m} {summary[m]['label']['macro_f1']:.3f}" for m in self.models)
+            out.append(f"Macro-F1 over the reference labels: {f1s}.")
         for model in self.models:
             errors = self.errors(model)
             if errors:

@@ -87,3 +87,20 @@ def test_plot_writes_the_loss_curves(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert str(png) in capsys.readouterr().out
     assert main(["plot", "fake:no-such-job"]) == 2
+
+
+def test_a_judge_with_its_own_template(
+    heldout: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = tmp_path / "judge.txt"
+    template.write_text("First: {a}\nSecond: {b}\nWhich is better?")
+    args = ["eval", str(heldout), "-m", "base=fake:base", "-m", "tuned=fake:tuned", "-b", "base",
+            "-s", "exact", "--judge", "fake:judge", "--json"]  # fmt: skip
+    assert main([*args, "--judge-template", str(template)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["judge"]["judge"] == "fake:judge"
+    assert data["judge"]["models"]["tuned"]["n"] == 20
+    template.write_text("no fields at all")
+    assert main([*args, "--judge-template", str(template)]) == 2
+    assert "must use {a} and {b}" in capsys.readouterr().err
+    assert main([*args, "--judge-template", str(tmp_path / "missing.txt")]) == 2

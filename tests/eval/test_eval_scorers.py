@@ -115,6 +115,7 @@ def test_label_accuracy_and_macro_f1() -> None:
     # per class (tp, fp, fn): positive (2, 1, 1) -> 2/3; negative (1, 1, 1) -> 1/2; neutral 1
     expected = (2 * 2 / (4 + 1 + 1) + 2 * 1 / (2 + 1 + 1) + 1.0) / 3
     assert report.to_dict()["models"]["m"]["label"]["macro_f1"] == pytest.approx(expected)
+    assert f"Macro-F1 over the reference labels: m {expected:.3f}." in report.table()
 
 
 def test_callables_score_too() -> None:
