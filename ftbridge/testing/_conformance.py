@@ -119,6 +119,27 @@ class ProviderConformance:
         described = provider.describe_config()
         assert isinstance(described, dict)
 
+    def test_tuning_kinds_are_declared_with_the_name(self, provider: Provider) -> None:
+        caps = provider.capabilities
+        assert set(caps.tunings) <= {"full", "lora", "qlora", "dora"}
+        assert bool(caps.tunings) == ("tuning" in caps.hyperparameters)
+        assert set(caps.renamed_options.values()) <= set(caps.hyperparameters)
+
+    def test_validation_verdicts_agree_with_what_it_trains(self, provider: Provider) -> None:
+        """A format its validation profile calls fine is a format the provider trains."""
+        from ftbridge.validation._profiles import profiles
+
+        profile = profiles().get(provider.name)
+        if profile is None:
+            pytest.skip(f"no validation profile named {provider.name!r}")
+        refused = {
+            fmt
+            for fmt in ("chat", "preference", "instruction", "text")
+            if (rule := profile.rules.get(f"format.{fmt}")) is not None and rule.severity == "error"
+        }
+        accepted = {"chat", "preference", "instruction", "text"} - refused
+        assert accepted == set(provider.capabilities.formats)
+
     # -- the lifecycle --------------------------------------------------------------------------
 
     def test_submit_records_the_job(
@@ -205,6 +226,10 @@ class ProviderConformance:
             "epochs": 1,
             "batch_size": 1,
             "seed": 1,
+            "tuning": "lora",
+            "lora_rank": 8,
+            "lora_alpha": 16,
+            "lora_dropout": 0.1,
         }[missing[0]]
         with pytest.raises(UnsupportedHyperparameterError, match=missing[0]):
             self._submit(provider, model_name, dataset_path, hyperparameters={missing[0]: value})

@@ -112,6 +112,11 @@ class Progress(TrainerCallback):
             "grad_norm": "grad_norm",
             "eval_loss": "eval_loss",
             "mean_token_accuracy": "train_token_accuracy",
+            # DPO: how much more the model prefers the chosen reply than the reference does
+            "rewards/margins": "train_reward_margin",
+            "rewards/accuracies": "train_reward_accuracy",
+            "eval_rewards/margins": "eval_reward_margin",
+            "eval_rewards/accuracies": "eval_reward_accuracy",
         }
         for key, name in names.items():
             if isinstance(logs.get(key), int | float):

@@ -25,6 +25,9 @@ RENAMED_OPTIONS = {
     "lora_dropout": "lora_dropout",
 }
 
+#: The dataset formats the local provider trains: SFT on the first three, DPO on preference.
+FORMATS = frozenset({"chat", "instruction", "text", "preference"})
+
 DEFAULT_TUNING = "qlora"
 DEFAULT_LORA_RANK = 16
 DEFAULT_LORA_ALPHA = 32.0
@@ -95,6 +98,15 @@ class LocalOptions(BaseModel):
         None, description="Jinja text or a .jinja path, replacing the tokenizer's template"
     )
     trust_remote_code: bool = Field(False, description="run code shipped with the model")
+    from_job: str | None = Field(
+        None,
+        min_length=1,
+        description="DPO: continue the model of an earlier succeeded local job "
+        "('local:ft-...' or its run id) instead of starting from the base",
+    )
+    dpo_beta: float = Field(
+        0.1, gt=0, description="DPO: how far the trained model may move from the reference"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> LocalOptions:

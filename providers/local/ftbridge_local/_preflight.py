@@ -9,6 +9,7 @@ full training) at a nominal speed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import struct
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._options import LocalOptions
+from ._options import FORMATS, LocalOptions
 
 GIB = 1024**3
 NF4_BYTES = 0.53  # 4 bits plus block constants (double-quantised)
@@ -105,6 +106,7 @@ def memory_bytes(
     tuning: str,
     lora_rank: int,
     *,
+    dpo: bool = False,
     dtype_bytes: int,
     micro_batch: int,
     seq_len: int,
@@ -123,8 +125,12 @@ def memory_bytes(
     else:
         trained = lora_rank * size.adapter_io
         training = trained * 16  # fp32 weight, gradient and two moments
+    if dpo and tuning == "full":
+        weights *= 2  # a frozen copy of the weights is the reference model
     per_token_layer = (2 if checkpointing else 16) * size.hidden * dtype_bytes
-    activations = micro_batch * seq_len * (size.layers * per_token_layer + 2 * size.vocab * 4)
+    # DPO runs each pair's chosen and rejected replies through the model together
+    rows = micro_batch * (2 if dpo else 1)
+    activations = rows * seq_len * (size.layers * per_token_layer + 2 * size.vocab * 4)
     subtotal = weights + training + activations
     return {
         "weights": weights,
@@ -136,9 +142,18 @@ def memory_bytes(
 
 
 def seconds_estimate(
-    size: ModelSize, opts: LocalOptions, tuning: str, *, tokens: int, device: str, processes: int
+    size: ModelSize,
+    opts: LocalOptions,
+    tuning: str,
+    *,
+    dpo: bool = False,
+    tokens: int,
+    device: str,
+    processes: int,
 ) -> float:
     per_token = float((6 if tuning == "full" else 4) * size.total)
+    if dpo:
+        per_token += 2 * size.total  # the reference model's forward pass
     if opts.gradient_checkpointing or (opts.gradient_checkpointing is None and device == "cuda"):
         per_token *= 4 / 3  # the forward pass runs twice
     if device == "cuda":
@@ -198,10 +213,27 @@ def preflight(dataset: Any, spec: Any, opts: LocalOptions) -> Any:
     estimates: dict[str, Any] = {}
     hp = resolve(spec.hyperparameters, opts)
     fmt = getattr(dataset, "format", spec.training.format)
-    if fmt not in {"chat", "instruction", "text"}:
-        problems.append(f"the local provider trains on chat, instruction or text data, not {fmt!r}")
-    if spec.method != "sft":
-        problems.append(f"the local provider supports method 'sft' only, not {spec.method!r}")
+    dpo = spec.method == "dpo"
+    if fmt not in FORMATS:
+        problems.append(
+            f"the local provider trains on {', '.join(sorted(FORMATS))} data, not {fmt!r}"
+        )
+    elif dpo != (fmt == "preference"):
+        problems.append(
+            f"method {spec.method!r} does not train on {fmt!r} data: DPO takes preference "
+            "pairs, SFT takes chat, instruction or text"
+        )
+    if not dpo and "dpo_beta" in opts.model_fields_set:
+        problems.append("options dpo_beta applies to DPO (a preference dataset); remove it")
+    if opts.from_job is not None:
+        from ._lineage import earlier_model
+        from ._lineage import problems as lineage_problems
+
+        found = lineage_problems(spec, spec.hyperparameters.tuning, opts.from_job)
+        problems.extend(found)
+        if not found:
+            hp = dataclasses.replace(hp, tuning=earlier_model(opts.from_job).tuning)
+            estimates["from_job"] = opts.from_job
     if spec.hyperparameters.learning_rate_multiplier is not None:
         problems.append(
             "learning_rate_multiplier is not supported locally; pass an absolute "
@@ -263,6 +295,7 @@ def preflight(dataset: Any, spec: Any, opts: LocalOptions) -> Any:
             size,
             hp.tuning,
             hp.lora_rank,
+            dpo=dpo,
             dtype_bytes=dtype_bytes,
             micro_batch=plan.micro_batch_size,
             seq_len=seq_len,
@@ -298,6 +331,7 @@ def preflight(dataset: Any, spec: Any, opts: LocalOptions) -> Any:
                 size,
                 opts,
                 hp.tuning,
+                dpo=dpo,
                 tokens=run_tokens,
                 device=device,
                 processes=opts.num_processes,

@@ -46,7 +46,7 @@ from ftbridge._models import (
 
 from . import _launch
 from ._data import template_file
-from ._options import RENAMED_OPTIONS, LocalOptions
+from ._options import FORMATS, RENAMED_OPTIONS, LocalOptions
 from ._runs import RunDir, now_iso, run_id_for, write_json_atomic
 
 if TYPE_CHECKING:
@@ -86,12 +86,12 @@ def _parse_time(value: Any) -> datetime | None:
 
 
 class LocalProvider:
-    """Local QLoRA/LoRA/DoRA/full fine-tuning through TRL, PEFT and bitsandbytes."""
+    """Local QLoRA/LoRA/DoRA/full fine-tuning (SFT and DPO) through TRL, PEFT and bitsandbytes."""
 
     name: ClassVar[str] = "local"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        methods=frozenset({"sft"}),
-        formats=frozenset({"chat", "instruction", "text"}),
+        methods=frozenset({"sft", "dpo"}),
+        formats=FORMATS,
         hyperparameters=frozenset(
             {"epochs", "batch_size", "learning_rate", "warmup_ratio", "seed"}
             | {"tuning", "lora_rank", "lora_alpha", "lora_dropout"}

@@ -35,7 +35,7 @@ from ._modeling import (
     training_attention,
 )
 from ._options import LocalOptions
-from ._plan import default_save_steps, plan_batches, resolve, total_steps, warmup_steps
+from ._plan import Resolved, default_save_steps, plan_batches, resolve, total_steps, warmup_steps
 from ._runs import MODEL_META, EventWriter, RunDir
 from ._varlen import VARLEN_ATTENTION, PackedBatches
 
@@ -60,9 +60,9 @@ def _split(records: list[dict[str, Any]], fraction: float, seed: int) -> tuple[l
     )
 
 
-def _checkpointing(on: bool) -> dict[str, Any]:
+def checkpointing_args(on: bool, config: type = SFTConfig) -> dict[str, Any]:
     """Activation checkpointing under its current name (older transformers: gradient_...)."""
-    names = {f.name for f in dataclasses.fields(SFTConfig)}
+    names = {f.name for f in dataclasses.fields(config)}
     key = (
         "activation_checkpointing"
         if "activation_checkpointing" in names
@@ -71,8 +71,33 @@ def _checkpointing(on: bool) -> dict[str, Any]:
     return {key: on, f"{key}_kwargs": {"use_reentrant": False} if on else None}
 
 
+def load_tokenizer(model: str, opts: LocalOptions) -> tuple[Any, str, list[str]]:
+    """The tokenizer with the template the run trains with (saved with the model)."""
+    tokenizer = AutoTokenizer.from_pretrained(model, trust_remote_code=opts.trust_remote_code)
+    template, warnings = resolve_chat_template(tokenizer, opts.chat_template)
+    tokenizer.chat_template = template
+    if tokenizer.pad_token is None:
+        # Labels are built from the template's assistant spans, not from pad positions, so a pad
+        # equal to EOS cannot hide the end-of-turn token from the loss here.
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer, template, warnings
+
+
+def pick_training_device(opts: LocalOptions) -> tuple[str, str]:
+    """``(device, compute dtype)`` of this process (its own GPU under torchrun)."""
+    device = pick_device(opts)
+    dtype = pick_dtype(opts, device)
+    if device == "cuda":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    return device, dtype
+
+
 def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> Outcome:
     spec = JobSpec.model_validate_json(run.spec_file.read_text(encoding="utf-8"))
+    if spec.method == "dpo":
+        from ._dpo import train_dpo
+
+        return train_dpo(run, spec, resume=resume, flag=flag, events=events)
     opts = LocalOptions(**spec.options)
     hp = resolve(spec.hyperparameters, opts)
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -82,19 +107,10 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
         if is_main:
             events.emit(message, level=level)
 
-    device = pick_device(opts)
-    dtype = pick_dtype(opts, device)
-    if device == "cuda":
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    device, dtype = pick_training_device(opts)
 
     # -- data ----------------------------------------------------------------------------------
-    tokenizer = AutoTokenizer.from_pretrained(spec.model, trust_remote_code=opts.trust_remote_code)
-    template, warnings = resolve_chat_template(tokenizer, opts.chat_template)
-    tokenizer.chat_template = template
-    if tokenizer.pad_token is None:
-        # Labels are built from the template's assistant spans, not from pad positions, so a pad
-        # equal to EOS cannot hide the end-of-turn token from the loss here.
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer, template, warnings = load_tokenizer(spec.model, opts)
     if not stop_token_trained(tokenizer, template):
         warnings.append(
             "the chat template leaves the assistant's end-of-turn token out of the loss mask; "
@@ -190,7 +206,7 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
         bf16=dtype == "bfloat16",
         fp16=dtype == "float16" and hp.tuning != "qlora",
         use_cpu=device == "cpu",
-        **_checkpointing(gradient_checkpointing),
+        **checkpointing_args(gradient_checkpointing),
         ddp_backend=("nccl" if device == "cuda" else "gloo") if world > 1 else None,
         ddp_find_unused_parameters=False if world > 1 else None,
         max_length=None,  # truncated in _data, so padding-free needs no packing
@@ -218,9 +234,46 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
         peft_config=None if hp.tuning == "full" else lora_config(hp, opts),
         callbacks=callbacks,
     )
+    return run_and_save(
+        run,
+        trainer,
+        spec=spec,
+        hp=hp,
+        opts=opts,
+        dtype=dtype,
+        device=device,
+        resume=resume,
+        flag=flag,
+        events=events,
+        progress=progress,
+        stopper=stopper,
+        steps=steps,
+    )
+
+
+def run_and_save(
+    run: RunDir,
+    trainer: Any,
+    *,
+    spec: JobSpec,
+    hp: Resolved,
+    opts: LocalOptions,
+    dtype: str,
+    device: str,
+    resume: bool,
+    flag: StopFlag,
+    events: EventWriter,
+    progress: Progress,
+    stopper: StopOnRequest,
+    steps: int,
+    extra_meta: dict[str, Any] | None = None,
+) -> Outcome:
+    """Train (from the last checkpoint when resuming), then save the model and how it was
+    trained; a stop request ends at a checkpoint instead."""
+    is_main = int(os.environ.get("RANK", "0")) == 0
     checkpoint = run.last_checkpoint() if resume else None
-    if checkpoint:
-        note(f"resuming from checkpoint-{checkpoint[0]}")
+    if checkpoint and is_main:
+        events.emit(f"resuming from checkpoint-{checkpoint[0]}")
     if flag.requested or run.cancel_requested():
         return Outcome(
             cancelled_at=checkpoint[0] if checkpoint else 0, steps=steps, trained_tokens=0
@@ -247,7 +300,7 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
     if is_main:
         # The trainer also pickles its arguments; nothing should ever load a pickle from here.
         (run.model_dir / "training_args.bin").unlink(missing_ok=True)
-        tokenizer.save_pretrained(str(run.model_dir))
+        trainer.processing_class.save_pretrained(str(run.model_dir))
         quant = quantization_config(hp.tuning, dtype)
         meta = {
             "base_model": spec.model,
@@ -257,6 +310,8 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
             "trust_remote_code": opts.trust_remote_code,
             "run_id": run.id,
             "steps": trainer.state.global_step,
+            "training_method": spec.method,
+            **(extra_meta or {}),
         }
         (run.model_dir / MODEL_META).write_text(json.dumps(meta, indent=1) + "\n")
         events.emit(f"model saved: {run.model_dir}", step=trainer.state.global_step)
