@@ -101,18 +101,15 @@ def check_fast(
 ) -> tuple[int, int, int, int, bool] | None:
     """(messages, units, trainable units, user turns, has system), or None for the slow path.
 
-    Units are the token estimate's (see ``_estimate``); they add up over concatenation, so
-    the texts are measured joined, two calls a record instead of one per message.
+    Units are the token estimate's (see ``_estimate``): a text's length, measured further
+    only when it has a line break or a non-ASCII character.
 
     Mirrors ``check_messages(msgs, ctx, "messages", need_assistant=True)`` on records the
     structs admitted; any finding it would make sends the record back to the detailed checks.
     """
     msgs: list[Any] = rec.messages  # dispatched on type() below, which mypy cannot follow
     feats = ctx.feats
-    users = assistants = weighted_out = 0
-    others: list[str] = []  # the texts the estimate counts, apart from those that train
-    trained: list[str] = []
-    count, train = others.append, trained.append
+    chars = trainable = users = assistants = weighted_out = 0
     has_system = False
     prev: type | None = None
     calls: set[str] | None = None
@@ -121,7 +118,8 @@ def check_fast(
         i += 1
         cls = type(m)
         if cls is _User:
-            count(m.content)
+            c = m.content
+            chars += len(c) if c.isascii() and "\n" not in c else units(c)
             users += 1
         elif cls is _Assistant:
             assistants += 1
@@ -132,13 +130,14 @@ def check_fast(
                 if content is None:
                     feats.clear()
                     return None  # chat.assistant_empty
+                n = len(content) if content.isascii() and "\n" not in content else units(content)
+                chars += n
                 if w is UNSET:
-                    train(content)
+                    trainable += n
                 else:
                     if w:
-                        train(content)
+                        trainable += n
                     else:
-                        count(content)
                         weighted_out += 1
                     if ff.weight_key:
                         feats.append((f"messages[{i}].weight", "message_key.weight", None))
@@ -177,14 +176,17 @@ def check_fast(
                                 None,
                             )
                         )
-                elif w is UNSET or w:
-                    train(content)
+                    n = 0
                 else:
-                    count(content)
-                if not (w is UNSET or w):
+                    n = units(content)
+                    chars += n
+                if w is UNSET or w:
+                    trainable += n
+                else:
                     weighted_out += 1
         elif cls is _System:
-            count(m.content)
+            c = m.content
+            chars += len(c) if c.isascii() and "\n" not in c else units(c)
             has_system = True
             if i and ff.system_not_first:
                 feats.append((f"messages[{i}].role", "turns.system_not_first", None))
@@ -194,7 +196,7 @@ def check_fast(
             if calls is None or m.tool_call_id not in calls:
                 feats.clear()
                 return None  # chat.tool_call_id_unknown
-            count(m.content)
+            chars += units(m.content)
         if cls is prev and ff.consecutive and cls is not _Tool:
             feats.append((f"messages[{i}].role", "turns.consecutive", {"role": _ROLE[cls]}))
         prev = cls
@@ -208,11 +210,7 @@ def check_fast(
                 _first_turn(msgs, feats)
         elif first is not _User:
             _first_turn(msgs, feats)
-    trainable = units(_join(trained))
-    return len(msgs), units(_join(others)) + trainable, trainable, users, has_system
-
-
-_join = "".join
+    return len(msgs), chars, trainable, users, has_system
 
 
 def _first_turn(msgs: list[Any], feats: list[Any]) -> None:
