@@ -21,7 +21,7 @@ _NEEDS_TORCH = re.compile(
     rf"^\s*(?:import|from)\s+(?:{_TORCH_MODULES})\b|importorskip\(\s*[\"'](?:{_TORCH_MODULES})\b",
     re.MULTILINE,
 )
-_not_collected: list[Path] = []
+_not_collected: set[Path] = set()
 
 
 def needs_torch(path: Path) -> bool:
@@ -38,7 +38,7 @@ def _torch_deselected(config: pytest.Config) -> bool:
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     if _torch_deselected(config) and needs_torch(collection_path):
-        _not_collected.append(collection_path)
+        _not_collected.add(collection_path)
         return True  # not imported at all: torch may not be installed
     return None
 
