@@ -58,3 +58,28 @@ def test_status_of_a_succeeded_job_whose_provider_is_gone_shows_the_stored_state
     assert "succeeded" in out.out
     assert "note: showing the last known state (cannot connect to http://127.0.0.1:" in out.err
     assert "connection refused" in out.err
+
+
+def test_a_host_that_never_accepts_the_connection_fails_fast_too(
+    train_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A listener whose backlog is full: the connect is never answered (as a firewalled host).
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        queued = []
+        for _ in range(4):
+            client = socket.socket()
+            client.setblocking(False)
+            client.connect_ex(("127.0.0.1", port))
+            queued.append(client)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        provider = OpenAIProvider(base_url=f"http://127.0.0.1:{port}/v1", timeout=1)
+        start = time.monotonic()
+        with pytest.raises(ProviderUnreachableError, match="timed out while connecting"):
+            ftbridge.submit(train_file, provider=provider, model="gpt-4o-mini")
+        assert time.monotonic() - start < 15  # three tries, not eight with a minute's backoff
+        for client in queued:
+            client.close()
+    assert ftbridge.list_jobs() == []
