@@ -66,11 +66,14 @@ def job_reference(value: Any) -> str:
 
 
 def matching_job(store: JobStore, ref: str) -> JobRecord:
-    """The one job whose id or native id starts with ``ref``; else say none or which ones."""
+    """The one job whose id or native id starts with ``ref``; else say none or which ones.
+
+    A job not yet confirmed by its provider is named ``<provider>:<idempotency key>``.
+    """
     found = [
         r
-        for r in store.query()
-        if r.id is not None and (r.id.startswith(ref) or (r.native_id or "").startswith(ref))
+        for r in store.query(include_intents=True)
+        if (r.id or f"{r.provider}:{r.key}").startswith(ref) or (r.native_id or "").startswith(ref)
     ]
     if len(found) == 1:
         return found[0]
@@ -79,7 +82,7 @@ def matching_job(store: JobStore, ref: str) -> JobRecord:
             f"no job {ref!r} in the job store ({store.path}); `ftbridge jobs` lists them",
             job_id=ref,
         )
-    shown = ", ".join(str(r.id) for r in found[:10])
+    shown = ", ".join(r.id or f"{r.provider}:{r.key}" for r in found[:10])
     more = f" and {len(found) - 10} more" if len(found) > 10 else ""
     raise JobNotFoundError(
         f"{ref!r} matches {len(found)} jobs: {shown}{more}; give more of the id",

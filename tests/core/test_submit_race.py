@@ -160,3 +160,16 @@ def test_a_job_being_created_by_another_process_is_shown_and_left_alone(
     assert main(["status", pending.id]) == 0  # the key still finds it, now confirmed
     assert out.strip() in capsys.readouterr().out
     assert len(list((ftbridge_home / "fake-provider").glob("*.json"))) == 1
+
+
+def test_a_pending_job_is_found_by_a_prefix_of_its_name(
+    fake: FakeProvider, train_file: Path
+) -> None:
+    from ftbridge import TransientProviderError
+
+    fake.fail("submit", TransientProviderError("connection reset"), after_effect=True)
+    fake.fail("reconcile", TransientProviderError("network down"), times=FAST.retry_attempts)
+    with pytest.raises(TransientProviderError):
+        ftbridge.submit(train_file, provider=fake, model="base", poll=FAST)
+    [pending] = ftbridge.list_jobs()
+    assert ftbridge.get_job(pending.id[:14]).id == pending.id
