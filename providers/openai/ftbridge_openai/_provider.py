@@ -158,7 +158,7 @@ class OpenAIProvider:
         return cls(**given)
 
     def __repr__(self) -> str:
-        return f"<OpenAIProvider base_url={self._base_url!r}>"
+        return _secrets.scrub(f"<OpenAIProvider base_url={self._base_url!r}>")
 
     def describe_config(self) -> dict[str, Any]:
         return {

@@ -147,7 +147,7 @@ class TogetherProvider:
         }
 
     def __repr__(self) -> str:
-        return f"TogetherProvider(base_url={self.base_url!r})"
+        return _secrets.scrub(f"TogetherProvider(base_url={self.base_url!r})")
 
     # -- before the job ---------------------------------------------------------------------
 

@@ -69,3 +69,22 @@ def test_a_failed_job_whose_error_echoes_the_key(
     assert key not in snapshot
     stored = stored_bytes(ftbridge_home)
     assert b"training file refused" in stored and key.encode() not in stored
+
+
+def test_a_password_inside_base_url_is_not_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    password = f"pw-{uuid.uuid4().hex}"
+    base_url = f"http://alice:{password}@127.0.0.1:9/v1"  # nothing listens on port 9
+    (tmp_path / "ftbridge.toml").write_text(f'[providers.openai]\nbase_url = "{base_url}"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", f"sk-{uuid.uuid4().hex}")
+    provider = ftbridge.get_provider("openai")
+    with pytest.raises(ftbridge.ProviderError) as info:
+        provider.refresh("ftjob-nothing")
+    assert password not in str(info.value) and password not in repr(info.value)
+    assert all(password not in str(v) for v in vars(info.value).values())
+    assert password not in repr(provider)
+    assert main(["config", "show"]) == 0
+    out, err = capsys.readouterr()
+    assert "127.0.0.1:9" in out and password not in out + err
