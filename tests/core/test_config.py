@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import ftbridge
 from ftbridge._config import load_config, mask
@@ -157,3 +159,28 @@ def test_bad_values_reach_the_cli_as_one_line(
     (tmp_path / "ftbridge.toml").write_bytes(b"[defaults]\nmodel = '\xff'\n")
     assert main(["config", "show"]) == 2
     assert "UTF-8" in capsys.readouterr().err
+
+
+_TOML_PIECES = st.sampled_from(
+    [
+        "[defaults]\n", "[providers.openai]\n", "[providers.x.auth]\n", "[other]\n", "model",
+        "provider", "api_key", "modle", "token", " = ", '"m"', "12345", "true", "[1, 2]",
+        "{ a = 1 }", "\n", "\xff", "é", '"', "[", "]", "#",
+    ]
+)  # fmt: skip
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(pieces=st.lists(_TOML_PIECES, max_size=30), raw=st.binary(max_size=40))
+def test_any_file_gives_a_config_or_one_config_error(
+    tmp_path: Path, pieces: list[str], raw: bytes
+) -> None:
+    path = tmp_path / "ftbridge.toml"
+    for content in ("".join(pieces).encode("utf-8", "surrogateescape"), raw):
+        path.write_bytes(content)
+        try:
+            load_config(path)
+        except ftbridge.ConfigError as exc:
+            assert str(path) in str(exc)
