@@ -24,6 +24,7 @@ def schema_document() -> dict[str, Any]:
 @functools.cache
 def _validator(name: str) -> Any:
     import jsonschema  # a dependency of ftbridge-openai, imported only by the emulator
+
     document = schema_document()
     schema = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
     return jsonschema.Draft202012Validator(schema)
