@@ -27,6 +27,8 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
+import orjson
+
 from .._exceptions import FtbridgeError, TransientProviderError
 from .._polling import PollPolicy, call_with_retries
 from .._progress import progress as progress_bar
@@ -211,12 +213,25 @@ def generate(
         known = store.get_many(keys)
         for i, key in enumerate(keys):
             out[i] = known.get(key)
-    todo = [(i, prompts[i]) for i, g in enumerate(out) if g is None]
+    # the same prompt twice is asked once (a set may repeat a question; the judge its pairs)
+    idents: Sequence[Any] = keys or [
+        orjson.dumps([dict(m) for m in p], option=orjson.OPT_SORT_KEYS) for p in prompts
+    ]
+    first: dict[Any, int] = {}
+    repeats: dict[int, list[int]] = {}
+    todo: list[tuple[int, Prompt]] = []
+    for i, g in enumerate(out):
+        if g is None:
+            if idents[i] in first:
+                repeats.setdefault(first[idents[i]], []).append(i)
+            else:
+                first[idents[i]] = i
+                todo.append((i, prompts[i]))
     try:
         with progress_bar(
             total=len(prompts), desc=desc or "generating", unit="ex", enabled=progress
         ) as bar:
-            bar.update(len(prompts) - len(todo))
+            bar.update(len(prompts) - len(todo) - sum(len(r) for r in repeats.values()))
             failures = 0
 
             def keep(index: int, generated: Generated) -> None:
@@ -225,11 +240,13 @@ def generate(
 
             def done(index: int, generated: Generated) -> None:
                 nonlocal failures
-                out[index] = generated
+                copies = [index, *repeats.get(index, ())]
+                for i in copies:
+                    out[i] = generated
                 if not generated.ok:
-                    failures += 1
+                    failures += len(copies)
                     bar.note(f"{failures} failed")
-                bar.update(1)
+                bar.update(len(copies))
 
             batch = getattr(handle, "chat_batch", None)
             if callable(batch) and batch_size > 1:

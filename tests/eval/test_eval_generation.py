@@ -167,3 +167,13 @@ def test_the_cache_api(tmp_path: Path) -> None:
         key = cache.key("api", prompts[0], ftbridge.eval.generation_of({"max_tokens": 8}))
         assert cache.get(key) is not None
     assert (tmp_path / "gen.db").stat().st_mode & 0o077 == 0
+
+
+def test_a_repeated_prompt_is_asked_once() -> None:
+    handle = ScriptedHandle("repeats", right)
+    data = [record("q1", "a1"), record("q2", "a2"), record("q1", "a1"), record("q1", "a1")]
+    for cache in (False, True):
+        handle.calls.clear()
+        report = ftbridge.evaluate({"m": handle}, data, scorers=["exact"], cache=cache)
+        assert sorted(handle.calls) == ["q1", "q2"]
+        assert [r["outputs"]["m"] for r in report.records] == ["a1", "a2", "a1", "a1"]
