@@ -6,7 +6,8 @@
                        {"max_tokens": 64}, concurrency=8, cache=True)
     [r.text for r in replies]          # None where a generation failed; r.error says why
 
-- Settings: temperature 0 unless given; ``seed`` passed to the handle when set.
+- Settings: temperature 0 unless given; ``seed`` passed to the handle when set. A prompt that
+  occurs twice is asked once.
 - Cache: a :class:`GenerationCache` (``cache=True``: the default one under ``$FTBRIDGE_HOME``).
   Every success is stored as soon as it arrives, so an interrupted run resumes where it
   stopped. A handle with an empty ``name`` has no identity to key on and is not cached.
