@@ -83,12 +83,12 @@ class App:
         cap = self.spec.max_body_bytes
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > cap:
-            raise APIError(413, f"request body over {cap} bytes")
+            raise APIError(400, f"request body over {cap} bytes", code="request_too_large")
         body = bytearray()
         async for piece in request.stream():
             body += piece
             if len(body) > cap:
-                raise APIError(413, f"request body over {cap} bytes")
+                raise APIError(400, f"request body over {cap} bytes", code="request_too_large")
         try:
             return json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -153,7 +153,10 @@ class App:
         loop = asyncio.get_running_loop()
 
         def emit(event: tuple[Any, ...]) -> None:  # called from the batch thread
-            loop.call_soon_threadsafe(events.put_nowait, event)
+            try:
+                loop.call_soon_threadsafe(events.put_nowait, event)
+            except RuntimeError:  # the event loop is gone (shutting down): nobody to tell
+                row.cancelled.set()
 
         try:
             self._check_key(request)

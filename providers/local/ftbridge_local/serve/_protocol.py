@@ -1,7 +1,7 @@
 """The OpenAI wire shapes the server reads and writes, and its error envelope.
 
 Errors are ``{"error": {"message", "type", "code"}}`` with the status the official clients map
-to their exception types (401, 404, 400, 413, 422, 503). Messages describe what was wrong with
+to their exception types (401, 404, 400, 422, 503). Messages describe what was wrong with
 the request and never repeat its content (prompts stay out of responses and logs alike).
 """
 
@@ -17,12 +17,11 @@ _TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
     404: "not_found_error",
-    413: "invalid_request_error",
     422: "invalid_request_error",
     500: "server_error",
     503: "service_unavailable",
 }
-_CODES = {401: "invalid_api_key", 404: "model_not_found", 413: "request_too_large"}
+_CODES = {401: "invalid_api_key", 404: "model_not_found"}
 
 
 class APIError(Exception):

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from conftest import QUESTIONS, Adapters, Reference, make_adapter
+from serve_helpers import QUESTIONS, Adapters, Reference, make_adapter
 
 import ftbridge
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from conftest import Adapters
+from serve_helpers import Adapters
 
 import ftbridge
 from ftbridge.cli import main

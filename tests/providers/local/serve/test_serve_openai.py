@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from conftest import API_KEY, QUESTIONS, Adapters, Reference
+from serve_helpers import API_KEY, QUESTIONS, Adapters, Reference
 
 import ftbridge
 
@@ -187,7 +187,8 @@ def test_a_body_over_the_cap_is_refused(server: Any) -> None:
         content=huge + b'"}]}',
         headers={"Authorization": f"Bearer {API_KEY}"},
     )
-    assert response.status_code == 413
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "request_too_large"
     assert "request body over" in response.json()["error"]["message"]
 
 

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from conftest import Adapters, make_adapter
 from ftbridge_local.serve._adapters import read_adapter
 from ftbridge_local.serve._vllm import max_lora_rank, vllm_command
+from serve_helpers import Adapters, make_adapter
 
 import ftbridge
 from ftbridge._serving import ServableAdapter, ServeSpec, engine_class
