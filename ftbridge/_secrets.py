@@ -47,6 +47,7 @@ _NOT_SECRETS = frozenset({"true", "false", "none", "null", "disabled", "enabled"
 _SECRET_SEGMENT = re.compile(rf"(?:^|[_\-.\s])(?:{_SECRET_WORDS})(?:$|[_\-.\s])")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SCHEME = re.compile(r"^\s*(?:bearer|basic|token|apikey)\s+(\S+)\s*$", re.IGNORECASE)
+_BEARER = re.compile(rf"^\s*bearer\s+\S{{{MIN_LENGTH},}}\s*$", re.IGNORECASE)  # under any name
 
 _lock = threading.Lock()
 _values: set[str] = set()
@@ -119,7 +120,7 @@ def _register_value(name: object, value: Any) -> None:
         for item in value:
             _register_value(name, item)
     elif isinstance(value, str):
-        if is_secret_name(name) or _SCHEME.match(value):
+        if is_secret_name(name) or _BEARER.match(value):
             register(value)
         register_url(value)
 

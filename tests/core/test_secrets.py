@@ -160,3 +160,10 @@ def test_settings_passed_in_code_are_registered(tmp_path: Path) -> None:
     key = fresh("code-")
     ftbridge.get_provider("fake", state_dir=str(tmp_path), api_key=key)
     assert key not in str(ftbridge.ProviderError(f"x {key}"))
+
+
+def test_only_a_bearer_credential_is_a_secret_whatever_its_name() -> None:
+    token = fresh("tk-")
+    _secrets.register_settings({"header": f"Bearer {token}", "note": "Token counting"})
+    assert token not in _secrets.scrub(f"sent {token}")
+    assert _secrets.scrub("counting tokens") == "counting tokens"
