@@ -104,14 +104,15 @@ def _chart(section: Section, scorer: str) -> str:
     for i, (model, value, (lo, hi)) in enumerate(values):
         y = 26 + i * (bar + gap)
         v = 0.0 if value != value else value
-        w = width * v / top
+        w = max(0.0, width * v / top)  # a callable may score below 0: no bar
         parts.append(
             f"<text x='8' y='{y + 13}' font-size='12'>{e(model[:16])}</text>"
             f"<rect class=bar x='{left}' y='{y}' width='{w:.1f}' height='{bar}' "
             f"fill='{_COLOURS[i % len(_COLOURS)]}'><title>{e(model)}: {_num(v)}</title></rect>"
         )
         if lo == lo and hi == hi:
-            x1, x2, mid = left + width * lo / top, left + width * hi / top, y + bar / 2
+            x1, x2 = (left + width * max(0.0, edge) / top for edge in (lo, hi))
+            mid = y + bar / 2
             parts.append(
                 f"<line x1='{x1:.1f}' x2='{x2:.1f}' y1='{mid}' y2='{mid}' stroke='#222' stroke-width='1.5'/>"
                 f"<line x1='{x1:.1f}' x2='{x1:.1f}' y1='{mid - 5}' y2='{mid + 5}' stroke='#222'/>"
