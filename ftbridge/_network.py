@@ -18,6 +18,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ._exceptions import ProviderUnreachableError
 
+#: Seconds a provider waits for a connection to open (however long a request may then take):
+#: a host that never answers is known unreachable in seconds, not after the request timeout.
+CONNECT_TIMEOUT = 10.0
+
 # Connect-phase transport errors of httpx and httpcore (and the copies SDKs vendor under other
 # module names): matched by class name along the exception's MRO.
 _CONNECT_ERRORS = frozenset({"ConnectError", "ConnectTimeout"})

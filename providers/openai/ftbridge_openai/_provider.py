@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import openai
 from pydantic import BaseModel
 
-from ftbridge import _secrets
+from ftbridge import _network, _secrets
 from ftbridge._exceptions import (
     ConfigError,
     JobNotSucceededError,
@@ -130,7 +130,9 @@ class OpenAIProvider:
             "base_url": self._base_url,
             "organization": organization,
             "project": project,
-            "timeout": self._timeout,
+            "timeout": openai.Timeout(
+                self._timeout, connect=min(self._timeout, _network.CONNECT_TIMEOUT)
+            ),
             "max_retries": 0,  # one attempt per call: the core retries
         }
         self._client = openai.OpenAI(**self._client_args)

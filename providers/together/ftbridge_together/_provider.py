@@ -28,7 +28,7 @@ import together
 from pydantic import BaseModel
 from together.lib.resources.fine_tuning import create_finetune_request
 
-from ftbridge import _secrets
+from ftbridge import _network, _secrets
 from ftbridge._exceptions import (
     ConfigError,
     InferenceError,
@@ -113,7 +113,12 @@ class TogetherProvider:
         self.file_timeout = float(file_timeout)
         # max_retries=0: the core retries, and the SDK would also retry 409s and creates.
         self._client = together.Together(
-            api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=0
+            api_key=key,
+            base_url=self.base_url,
+            timeout=together.Timeout(
+                self.timeout, connect=min(self.timeout, _network.CONNECT_TIMEOUT)
+            ),
+            max_retries=0,
         )
         self._files: dict[str, str] = {}  # sha256 -> id of a file Together validated
         self._limits: dict[str, Any] = {}  # base model -> limits (SDK object)

@@ -12,7 +12,7 @@ from ftbridge_openai import OpenAIProvider
 from ftbridge_openai.emulator import OpenAIEmulator
 
 import ftbridge
-from ftbridge import JobStatus, PollPolicy, ProviderUnreachableError
+from ftbridge import JobStatus, PollPolicy, ProviderUnreachableError, _network
 from ftbridge.cli import main
 
 FAST = PollPolicy(initial=0.02, maximum=0.1, retry_initial=0.01, retry_max_wait=0.2)
@@ -75,7 +75,9 @@ def test_a_host_that_never_accepts_the_connection_fails_fast_too(
             client.connect_ex(("127.0.0.1", port))
             queued.append(client)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        provider = OpenAIProvider(base_url=f"http://127.0.0.1:{port}/v1", timeout=1)
+        # The request timeout stays at its two minutes; the connect gives up after its own.
+        monkeypatch.setattr(_network, "CONNECT_TIMEOUT", 1.0)
+        provider = OpenAIProvider(base_url=f"http://127.0.0.1:{port}/v1")
         start = time.monotonic()
         with pytest.raises(ProviderUnreachableError, match="timed out while connecting"):
             ftbridge.submit(train_file, provider=provider, model="gpt-4o-mini")
