@@ -10,10 +10,12 @@ the least recently used one is unloaded when another is needed (and reloaded on 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,7 +143,30 @@ class AdapterRegistry:
         self.known: dict[str, AdapterInfo] = {}
         self._loaded: OrderedDict[str, str] = OrderedDict()  # client name -> PEFT slot name
         self._slots = 0
+        self._pending = (
+            0  # add/remove calls waiting for the lock: running batches take no more rows
+        )
+        self._pending_lock = threading.Lock()
         self.loads = 0  # adapters read from disk, reloads included
+
+    @property
+    def pending(self) -> int:
+        """How many loads or unloads wait for the running batch to end."""
+        return self._pending
+
+    @contextlib.contextmanager
+    def _waiting_for_lock(self) -> Iterator[None]:
+        with self._pending_lock:
+            self._pending += 1
+        try:
+            self.lock.acquire()
+        finally:
+            with self._pending_lock:
+                self._pending -= 1
+        try:
+            yield
+        finally:
+            self.lock.release()
 
     def is_loaded(self, name: str) -> bool:
         return name in self._loaded
@@ -155,7 +180,7 @@ class AdapterRegistry:
         if info.name in self.known or info.name == self.base.model:
             raise AdapterRefused(f"an adapter named {info.name!r} is already loaded")
         check_fits(info, self.base)
-        with self.lock:
+        with self._waiting_for_lock():
             self.known[info.name] = info
             try:
                 self.ensure([info.name])
@@ -164,7 +189,7 @@ class AdapterRegistry:
                 raise AdapterRefused(f"adapter {info.name!r} could not be loaded: {exc}") from exc
 
     def remove(self, name: str) -> None:
-        with self.lock:
+        with self._waiting_for_lock():
             if name not in self.known:
                 raise KeyError(name)
             if name in self._loaded:

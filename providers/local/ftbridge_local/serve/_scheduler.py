@@ -3,7 +3,8 @@
 One worker thread owns the model. It takes every waiting request (up to ``max_batch``, and at
 most ``max_loaded`` distinct adapters, so a batch never needs more adapters than memory holds),
 loads the adapters they need, and decodes them together (:func:`run_batch`); a DoRA adapter's
-requests get batches of their own. A request whose
+requests get batches of their own. Requests that arrive while a batch runs join it at the next
+step when they can (room under ``max_batch``, an adapter that fits), else start the next one. A request whose
 client left is dropped before its batch starts, or leaves its batch at the next step.
 """
 
@@ -149,23 +150,82 @@ class BatchScheduler:
             self.registry.ensure([r.adapter for r in batch if r.adapter is not None])
             model: Any = self.registry.model
             slots = None
-            if self._is_dora(batch[0]):
-                model.set_adapter(self.registry.slot(batch[0].adapter))  # it alone is active
+            alone = batch[0].adapter if self._is_dora(batch[0]) else None
+            if alone is not None:
+                model.set_adapter(self.registry.slot(alone))  # it alone is active
             elif isinstance(model, PeftModel):
                 slots = [self.registry.slot(r.adapter) for r in batch]
-            self._current = batch
+            in_use = {r.adapter for r in batch if r.adapter is not None}
+            self._current = list(batch)
+
+            def admit(room: int) -> list[tuple[Row, str | None]]:
+                return self._admit(room, alone, in_use, mixed=slots is not None)
+
             try:
-                run_batch(model, batch, slots, pad_id=self.pad_id, eos_ids=self.eos_ids)
+                most = run_batch(
+                    model,
+                    batch,
+                    slots,
+                    pad_id=self.pad_id,
+                    eos_ids=self.eos_ids,
+                    admit=admit,
+                    max_rows=self.max_batch,
+                )
             finally:
-                for row in batch:
+                rows = self._current
+                for row in rows:
                     row.done = True
-                self.abandoned += sum(1 for r in batch if r.finish is None and r.cancelled.is_set())
+                self.abandoned += sum(1 for r in rows if r.finish is None and r.cancelled.is_set())
                 self._current = []
         self.batches += 1
-        self.largest_batch = max(self.largest_batch, len(batch))
+        self.largest_batch = max(self.largest_batch, most)
         log.debug(
             "batch of %d rows (%d adapters) in %.2fs",
-            len(batch),
-            len({r.adapter for r in batch}),
+            len(rows),
+            len({r.adapter for r in rows}),
             time.perf_counter() - started,
         )
+
+    def _admit(
+        self, room: int, alone: str | None, in_use: set[str], *, mixed: bool
+    ) -> list[tuple[Row, str | None]]:
+        """Waiting rows that can join the running batch now, oldest first, with their slots.
+
+        Stops at the first row that cannot (another kind of batch, or one adapter too many), so
+        no row is overtaken: it starts the next batch. Takes none while an adapter is being
+        loaded or unloaded, so that the batch ends and lets it happen.
+        """
+        if self.registry.pending or self._stop.is_set():
+            return []
+        self._waiting.extend(self._drain())
+        taken: list[Row] = []
+        while self._waiting and len(taken) < room:
+            row = self._waiting[0]
+            if row.cancelled.is_set():
+                self._waiting.popleft()
+                continue
+            if row.adapter is not None and row.adapter not in self.registry.known:
+                self._waiting.popleft()
+                row.emit(("error", 404, f"the model {row.adapter!r} was unloaded"))
+                continue
+            if alone is not None:
+                fits = row.adapter == alone
+            elif row.adapter is None:
+                fits = True
+            else:
+                fits = (
+                    mixed
+                    and not self._is_dora(row)
+                    and (row.adapter in in_use or len(in_use) < self.registry.max_loaded)
+                )
+            if not fits:
+                break
+            self._waiting.popleft()
+            if row.adapter is not None and alone is None:
+                in_use.add(row.adapter)
+            taken.append(row)
+        if not taken:
+            return []
+        self.registry.ensure([alone] if alone is not None else sorted(in_use))
+        self._current += taken
+        return [(r, self.registry.slot(r.adapter) if mixed else None) for r in taken]

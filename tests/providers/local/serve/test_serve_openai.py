@@ -241,3 +241,33 @@ def test_before_the_model_is_in_memory_every_route_answers_503(tmp_path: Path) -
         assert str(missing) in httpx.get(running.url + "/health").json()["error"]["message"]
     finally:
         running.close()
+
+
+def test_a_request_joins_a_running_batch_instead_of_waiting_for_it(
+    client: Any, adapters: Adapters, reference: Reference
+) -> None:
+    import threading
+    import time
+
+    finished: dict[str, float] = {}
+    long_text: list[str] = []
+    started = threading.Event()
+
+    def long_reply() -> None:
+        stream = ask(client, "support", QUESTIONS[3], max_tokens=300, stream=True)
+        for n, chunk in enumerate(stream):
+            if n == 3:
+                started.set()
+            long_text.append((chunk.choices[0].delta.content or "") if chunk.choices else "")
+        finished["long"] = time.monotonic()
+
+    thread = threading.Thread(target=long_reply)
+    thread.start()
+    assert started.wait(60)
+    short = ask(client, "legal", QUESTIONS[4], max_tokens=MAX_TOKENS).choices[0].message.content
+    finished["short"] = time.monotonic()
+    thread.join(120)
+    assert finished["short"] < finished["long"]  # it did not wait for the 300-token reply
+    assert short == reference.answer(adapters.base, adapters.paths["legal"], QUESTIONS[4], 10)
+    expected = reference.answer(adapters.base, adapters.paths["support"], QUESTIONS[3], 300)
+    assert "".join(long_text) == expected
