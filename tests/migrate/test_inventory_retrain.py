@@ -296,3 +296,24 @@ def test_the_emulator_command_line_plays_a_closed_account(tmp_path: Path) -> Non
     assert done.returncode == 3
     assert "stops accepting new fine-tuning jobs on 2027-01-06" in done.stderr
     assert "ftbridge retrain" in done.stderr
+
+
+def test_inventory_ends_against_a_server_that_repeats_its_job_listing(
+    openai_emulator: OpenAIEmulator, train_file: Path
+) -> None:
+    job = _tuned_openai_job(train_file)
+    page = {
+        "object": "list",
+        "data": [_job_json(openai_emulator, job)],
+        "has_more": True,
+    }
+    openai_emulator.faults.inject("GET", r"/v1/fine_tuning/jobs$", status=200, body=page)
+    items = ftbridge.inventory("openai")
+    assert [i.model for i in items] == [job.fine_tuned_model]
+    assert openai_emulator.count("GET", r"/v1/fine_tuning/jobs$") <= 3
+
+
+def _job_json(server: OpenAIEmulator, job: ftbridge.Job) -> dict:
+    from ftbridge_openai.emulator._jobs import job_object
+
+    return job_object(server.jobs[job.native_id])

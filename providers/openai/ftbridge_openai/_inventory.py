@@ -10,6 +10,7 @@ from typing import Any
 import openai
 
 from ftbridge._models import Hyperparameters, JobSnapshot
+from ftbridge._paging import Page, paginate
 from ftbridge.migrate import ProviderClosing, RemoteModel
 
 from ._errors import mapped
@@ -28,7 +29,6 @@ CLOSING = ProviderClosing(
     source="https://platform.openai.com/docs/deprecations (OpenAI's deprecations page)",
     announced=date(2026, 5, 7),
 )
-MAX_PAGES = 50
 #: USD per million (input, output) tokens of a fine-tuned model, from OpenAI's pricing page;
 #: for ``ftbridge record``'s estimate only.
 FINE_TUNED_INFERENCE_PRICES = {
@@ -66,19 +66,16 @@ def _time(seconds: Any) -> datetime | None:
 def fine_tuned_models(client: openai.OpenAI) -> list[RemoteModel]:
     """Every fine-tuned model of the account: from its succeeded jobs and from ``/v1/models``."""
     from_jobs: dict[str, Any] = {}
-    after: str | None = None
-    seen: set[str] = set()
-    for _ in range(MAX_PAGES):
+
+    def fetch(cursor: Any) -> Page[Any]:
         with mapped("listing fine-tuning jobs"):
-            page = client.fine_tuning.jobs.list(limit=100, after=after or openai.omit)
-        fresh = [job for job in page.data if job.id not in seen]
-        seen.update(job.id for job in fresh)
-        for job in fresh:
-            if job.fine_tuned_model:
-                from_jobs[job.fine_tuned_model] = job
-        if not page.has_more or not fresh:
-            break
-        after = page.data[-1].id
+            page = client.fine_tuning.jobs.list(limit=100, after=cursor or openai.omit)
+        last = page.data[-1].id if page.data else None
+        return Page(page.data, last if page.has_more else None)
+
+    for job in paginate(fetch, key=lambda j: j.id, what="fine-tuning jobs"):
+        if job.fine_tuned_model:
+            from_jobs[job.fine_tuned_model] = job
     with mapped("listing models"):
         listed = {m.id: m for m in client.models.list().data if m.id.startswith("ft:")}
     out = []
