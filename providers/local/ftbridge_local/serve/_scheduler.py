@@ -1,11 +1,11 @@
-"""Dynamic batching: requests that arrive while a batch runs form the next one.
+"""Dynamic batching: requests for any adapters decoded together, joining as they arrive.
 
 One worker thread owns the model. It takes every waiting request (up to ``max_batch``, and at
 most ``max_loaded`` distinct adapters, so a batch never needs more adapters than memory holds),
 loads the adapters they need, and decodes them together (:func:`run_batch`); a DoRA adapter's
 requests get batches of their own. Requests that arrive while a batch runs join it at the next
-step when they can (room under ``max_batch``, an adapter that fits), else start the next one. A request whose
-client left is dropped before its batch starts, or leaves its batch at the next step.
+step when they can (room under ``max_batch``, an adapter that fits), else start the next one.
+A request whose client left is dropped before it starts, or leaves its batch at the next step.
 """
 
 from __future__ import annotations
@@ -161,6 +161,7 @@ class BatchScheduler:
             def admit(room: int) -> list[tuple[Row, str | None]]:
                 return self._admit(room, alone, in_use, mixed=slots is not None)
 
+            failed: Exception | None = None
             try:
                 most = run_batch(
                     model,
@@ -171,12 +172,21 @@ class BatchScheduler:
                     admit=admit,
                     max_rows=self.max_batch,
                 )
+            except Exception as exc:  # every row still going, joined ones too, gets the error
+                failed, most = exc, 0
             finally:
                 rows = self._current
                 for row in rows:
                     row.done = True
                 self.abandoned += sum(1 for r in rows if r.finish is None and r.cancelled.is_set())
                 self._current = []
+        if failed is not None:
+            log.error("generation failed", exc_info=failed)
+            message = f"generation failed: {type(failed).__name__}: {failed}"
+            for row in rows:
+                if row.finish is None:
+                    row.emit(("error", 500, message))
+            return
         self.batches += 1
         self.largest_batch = max(self.largest_batch, most)
         log.debug(
