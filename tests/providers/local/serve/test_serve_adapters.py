@@ -180,3 +180,44 @@ def test_logs_hold_neither_the_key_nor_the_prompt_unless_asked(
         assert "completion_tokens=8" in caplog.text
         assert key not in caplog.text
         assert (secret_prompt in caplog.text) is log_prompts
+
+
+def test_a_load_gets_its_turn_under_unbroken_traffic(
+    small_server: Any, small: Any, adapters: Adapters
+) -> None:
+    import threading
+    import time
+
+    stop = threading.Event()
+
+    def traffic(length: int) -> None:
+        # back-to-back requests of different lengths: a batch that took in every one would never
+        # end (its rows never all finish at once)
+        while not stop.is_set():
+            small.chat.completions.create(
+                model="support",
+                messages=[{"role": "user", "content": QUESTIONS[0]}],
+                max_tokens=length,
+                temperature=0,
+            )
+
+    threads = [threading.Thread(target=traffic, args=(20 + 7 * i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(0.5)
+        started = time.monotonic()
+        loaded = httpx.post(
+            small_server.base_url + "/load_lora_adapter",
+            json={"lora_name": "late", "lora_path": str(adapters.paths["extra"])},
+            timeout=60,
+        )
+        took = time.monotonic() - started
+        assert loaded.status_code == 200, loaded.text
+        assert took < 20, f"the load waited {took:.1f}s for the traffic"
+        assert ask(small, "late")  # served while the traffic goes on
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+        httpx.post(small_server.base_url + "/unload_lora_adapter", json={"lora_name": "late"})
