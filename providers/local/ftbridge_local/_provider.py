@@ -47,7 +47,7 @@ from ftbridge._models import (
 from . import _launch
 from ._data import template_file
 from ._options import FORMATS, RENAMED_OPTIONS, LocalOptions
-from ._runs import RunDir, now_iso, run_id_for, write_json_atomic
+from ._runs import MODEL_META, RunDir, now_iso, read_json, run_id_for, write_json_atomic
 
 if TYPE_CHECKING:
     from ftbridge._serving import ServableAdapter
@@ -361,6 +361,7 @@ class LocalProvider:
                 f"run {snapshot.native_id} is {snapshot.status}; only a succeeded run is served",
                 job_id=f"local:{snapshot.native_id}",
             )
-        return ServableAdapter(
-            name=f"local:{run.id}", path=str(run.model_dir), base_model=spec.model
-        )
+        # The recipe saved with the model names the base it was trained on.
+        meta = read_json(run.model_dir / MODEL_META, default=None) or {}
+        base = str(meta.get("base_model") or spec.model)
+        return ServableAdapter(name=f"local:{run.id}", path=str(run.model_dir), base_model=base)
