@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
+from ._chat_input import check_messages, check_settings
 from ._models import Capabilities, ChatResult, Event, JobSnapshot, JobSpec, MetricPoint, Preflight
 
 if TYPE_CHECKING:
@@ -60,6 +61,9 @@ class Generation:
         stop: str | Sequence[str] | None = None,
         seed: int | None = None,
     ) -> Generation:
+        """The settings, checked: a value no provider accepts (``max_tokens=-5``,
+        ``temperature=nan``) is a ``ConfigError`` naming it."""
+        check_settings(max_tokens, temperature, top_p, stop, seed)
         stops = [stop] if isinstance(stop, str) else list(stop or ())
         return cls(max_tokens, temperature, top_p, tuple(s for s in stops if s), seed)
 
@@ -100,6 +104,7 @@ class ModelHandle:
         seed: int | None = None,
     ) -> ChatResult:
         """One reply to ``messages``."""
+        check_messages(messages)
         params = Generation.of(
             max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed
         )
@@ -116,6 +121,7 @@ class ModelHandle:
         seed: int | None = None,
     ) -> Iterator[str]:
         """Yield the reply as text deltas."""
+        check_messages(messages)
         params = Generation.of(
             max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed
         )

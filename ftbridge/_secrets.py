@@ -44,7 +44,12 @@ _SECRET_WORDS = (
 # Values under a secret-looking name that are settings, not secrets: scrubbing "disabled" or a
 # file's path out of every message would protect nothing.
 _NOT_SECRETS = frozenset({"true", "false", "none", "null", "disabled", "enabled", "default"})
-_SECRET_SEGMENT = re.compile(rf"(?:^|[_\-.\s])(?:{_SECRET_WORDS})(?:$|[_\-.\s])")
+# A word may carry a number (``api_key2``, ``secret_1``), a key or secret may be plural
+# (``apikeys``), and a key may end a run-together name (``privatekey``, ``OPENAIAPIKEY``).
+_COMPOUND_KEYS = "[a-z0-9]*(?:apikey|privatekey|secretkey|accesskey)s?|(?:key|secret|password)s"
+_SECRET_SEGMENT = re.compile(
+    rf"(?:^|[_\-.\s])(?:{_SECRET_WORDS}|{_COMPOUND_KEYS})\d*(?:$|[_\-.\s])"
+)
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SCHEME = re.compile(r"^\s*(?:bearer|basic|token|apikey)\s+(\S+)\s*$", re.IGNORECASE)
 _BEARER = re.compile(rf"^\s*bearer\s+\S{{{MIN_LENGTH},}}\s*$", re.IGNORECASE)  # under any name

@@ -25,6 +25,7 @@ from .._exceptions import (
     ConfigError,
     DatasetError,
     FtbridgeError,
+    InferenceError,
     JobCancelledError,
     JobFailedError,
     JobNotFoundError,
@@ -77,7 +78,7 @@ def exit_code_for(exc: FtbridgeError) -> int:
         return 1
     if isinstance(exc, (ConfigError, DatasetError, JobNotFoundError, StoreError)):
         return 2
-    if isinstance(exc, ProviderError):
+    if isinstance(exc, (ProviderError, InferenceError)):  # a chat the provider failed or refused
         return 3
     return 1
 
@@ -109,6 +110,14 @@ def _main(argv: Sequence[str] | None) -> int:
             return 141
         reason = exc.error.strerror or str(exc.error)
         print(f"ftbridge: error: cannot write output: {reason}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.filename is None:  # not about a path the user named: a real fault, shown whole
+            raise
+        # a file the user named cannot be read or written (`-o` into a missing directory, a
+        # directory where a file was meant): name it, as for any other unreadable input
+        reason = exc.strerror or str(exc)
+        print(f"ftbridge: error: {exc.filename}: {reason}", file=sys.stderr)
         return 2
 
 

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from .._api import get_job
-from ._output import print_json
+from ._output import print_json, print_jsonl
 
 
 def register(sub: Any) -> None:
@@ -21,7 +21,11 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--stop", action="append", help="a stop sequence (repeatable)")
     p.add_argument("--no-stream", action="store_true", help="print the reply only when complete")
-    p.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result as JSON (one line a reply without MESSAGE)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -41,14 +45,7 @@ def run(args: argparse.Namespace) -> int:
         if args.message is not None:
             history.append({"role": "user", "content": args.message})
             if args.json:
-                result = model.chat(history, **params)
-                print_json(
-                    {
-                        "text": result.text,
-                        "finish_reason": result.finish_reason,
-                        "usage": result.usage,
-                    }
-                )
+                print_json(_result_json(model.chat(history, **params)))
             else:
                 _reply(model, history, params, stream=not args.no_stream)
             return 0
@@ -62,12 +59,17 @@ def run(args: argparse.Namespace) -> int:
             if not line.strip():
                 return 0
             history.append({"role": "user", "content": line.rstrip("\n")})
-            history.append(
-                {
-                    "role": "assistant",
-                    "content": _reply(model, history, params, stream=not args.no_stream),
-                }
-            )
+            if args.json:  # one compact JSON object per reply (JSON Lines), as events --json
+                result = model.chat(history, **params)
+                print_jsonl(_result_json(result))
+                text = result.text
+            else:
+                text = _reply(model, history, params, stream=not args.no_stream)
+            history.append({"role": "assistant", "content": text})
+
+
+def _result_json(result: Any) -> dict[str, Any]:
+    return {"text": result.text, "finish_reason": result.finish_reason, "usage": result.usage}
 
 
 def _reply(

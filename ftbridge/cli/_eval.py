@@ -138,6 +138,17 @@ def missed(report: Any, targets: list[Target]) -> list[str]:
     return out
 
 
+def _out_dir(out: str) -> None:
+    try:
+        Path(out).expanduser().mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"--out {out}: a file is there; --out names a directory") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"--out {out}: cannot make the directory ({exc.strerror or exc})"
+        ) from exc
+
+
 def run(args: argparse.Namespace) -> int:
     from ..eval import evaluate
 
@@ -161,6 +172,13 @@ def run(args: argparse.Namespace) -> int:
                 raise ConfigError(
                     f"--judge-template {args.judge_template}: {exc.strerror or exc}"
                 ) from exc
+            except UnicodeDecodeError as exc:
+                raise ConfigError(
+                    f"--judge-template {args.judge_template}: not UTF-8 text "
+                    f"(byte {exc.start + 1}); save the template as UTF-8"
+                ) from None
+        if args.out:  # a directory that cannot be made is said now, not after every generation
+            _out_dir(args.out)
         generation = {
             k: v
             for k, v in (("max_tokens", args.max_tokens), ("temperature", args.temperature))

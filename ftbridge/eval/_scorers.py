@@ -223,13 +223,14 @@ def scorer_for(spec: str | ScoreFn | Scorer) -> Scorer:
         return Scorer(spec, PASS_FAIL[spec], "pass_fail")
     if spec in GRADED:
         return Scorer(spec, GRADED[spec](), "graded")
-    prefix, sep, arg = spec.partition(":")
-    if sep and prefix in PARAMETRISED:
+    prefix, _, arg = spec.partition(":")
+    if prefix in PARAMETRISED:  # "json_schema" alone, or "json_schema:" with nothing after
         if not arg:
             raise ConfigError(f"scorer {spec!r} needs its argument: {prefix}:<...>")
         return Scorer(spec, PARAMETRISED[prefix](arg), "pass_fail")
-    close = difflib.get_close_matches(spec, [*PASS_FAIL, *GRADED, *PARAMETRISED], n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    spelled = {**{n: n for n in [*PASS_FAIL, *GRADED]}, **{p: f"{p}:<...>" for p in PARAMETRISED}}
+    close = difflib.get_close_matches(prefix if prefix in spelled else spec, list(spelled), n=1)
+    hint = f" Did you mean {spelled[close[0]]!r}?" if close else ""
     raise ConfigError(f"unknown scorer {spec!r}.{hint} Known scorers: {', '.join(NAMES)}")
 
 
