@@ -125,6 +125,8 @@ def test_unknown_model_is_404_in_openais_envelope(client: Any) -> None:
     error = caught.value.body
     assert error["code"] == "model_not_found"
     assert "no-such-adapter" in error["message"] and "support" in error["message"]
+    with pytest.raises(openai.NotFoundError):  # a route this server does not have
+        client.completions.create(model="support", prompt="hi")
 
 
 def test_a_wrong_or_missing_key_is_401_and_health_needs_none(server: Any) -> None:
