@@ -27,8 +27,8 @@ from ._options import LocalOptions
 from ._plan import default_save_steps, plan_batches, resolve, total_steps, warmup_steps
 from ._recipe import (
     Outcome,
-    _split,
     checkpointing_args,
+    hold_out,
     load_tokenizer,
     pick_training_device,
     run_and_save,
@@ -101,7 +101,7 @@ def train_dpo(
     records = read_jsonl(run.train_file)
     eval_records = read_jsonl(run.valid_file) if run.valid_file.is_file() else None
     if eval_records is None and opts.eval_split:
-        records, eval_records = _split(records, opts.eval_split, hp.seed)
+        records, eval_records = hold_out(records, opts.eval_split, hp.seed)
     pairs = preference_rows(records)
     eval_pairs = preference_rows(eval_records) if eval_records else []
     note(f"preference pairs: train={len(pairs)}, eval={len(eval_pairs)}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ._handle import model_dir_of
 from ._modeling import load_base, quiet_loading
@@ -69,8 +69,17 @@ def export_model(
             trust_remote_code=trust,
         )
         if meta["method"] == "qlora":
-            base = base.dequantize(dtype=getattr(torch, dtype_name))
+            base = _dequantized(base, getattr(torch, dtype_name))
         merged = PeftModel.from_pretrained(base, model_dir).merge_and_unload()
         merged.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     return out
+
+
+def _dequantized(model: Any, dtype: Any) -> Any:
+    """The 4-bit model with plain weights in ``dtype`` (transformers before 5 take no dtype)."""
+    import inspect
+
+    if "dtype" in inspect.signature(model.dequantize).parameters:
+        return model.dequantize(dtype=dtype)
+    return model.dequantize().to(dtype)

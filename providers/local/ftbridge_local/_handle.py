@@ -121,7 +121,13 @@ class LocalModelHandle(ModelHandle):
             )
             for messages in conversations
         ]
-        batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        batch = self.tokenizer(
+            texts,
+            return_tensors="pt",
+            padding=True,
+            add_special_tokens=False,
+            return_token_type_ids=False,  # older tokenizers add them; generate() refuses them
+        )
         return batch.to(self.model.device)
 
     def _generate_kwargs(self, params: Generation) -> dict[str, Any]:

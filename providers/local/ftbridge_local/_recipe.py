@@ -49,7 +49,8 @@ class Outcome:
     trained_tokens: int
 
 
-def _split(records: list[dict[str, Any]], fraction: float, seed: int) -> tuple[list, list]:
+def hold_out(records: list[dict[str, Any]], fraction: float, seed: int) -> tuple[list, list]:
+    """``(train, eval)``: a seeded ``fraction`` of the records held out for evaluation."""
     order = list(range(len(records)))
     random.Random(seed).shuffle(order)
     n_eval = max(1, round(len(records) * fraction))
@@ -120,7 +121,7 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
     records = read_jsonl(run.train_file)
     eval_records = read_jsonl(run.valid_file) if run.valid_file.is_file() else None
     if eval_records is None and opts.eval_split:
-        records, eval_records = _split(records, opts.eval_split, hp.seed)
+        records, eval_records = hold_out(records, opts.eval_split, hp.seed)
     train_data = tokenize_records(records, tokenizer, template, max_length=opts.max_length)
     eval_data = (
         tokenize_records(eval_records, tokenizer, template, max_length=opts.max_length)

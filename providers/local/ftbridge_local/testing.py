@@ -108,6 +108,8 @@ def build_tiny_model(
         unk_token=None,
         additional_special_tokens=["<|endoftext|>", "<|im_start|>"],
         model_max_length=2048,
+        # a causal LM takes no token types (older transformers return them unless told)
+        model_input_names=["input_ids", "attention_mask"],
     )
     tokenizer.chat_template = TINY_CHAT_TEMPLATE
     tokenizer.save_pretrained(path)
