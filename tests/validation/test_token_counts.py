@@ -130,7 +130,7 @@ def test_the_cli_names_the_counter(tmp_jsonl: Any, capsys: pytest.CaptureFixture
 # -- one cost estimate --------------------------------------------------------------------------
 
 
-def _openai_preflight(ds: Any, **hyperparameters: Any) -> dict[str, Any]:
+def _openai_preflight(ds: Any, **hyperparameters: Any) -> Any:
     from ftbridge_openai import OpenAIProvider
 
     provider = OpenAIProvider(api_key="sk-test", base_url="http://127.0.0.1:9/v1")
@@ -143,7 +143,7 @@ def _openai_preflight(ds: Any, **hyperparameters: Any) -> dict[str, Any]:
         hyperparameters=Hyperparameters(**hyperparameters),
         idempotency_key="ftb-test-key-0001",
     )
-    return provider.preflight(ds, spec).estimates
+    return provider.preflight(ds, spec)
 
 
 def test_openai_cost_uses_validations_billing_capped_figure(tmp_jsonl: Any) -> None:
@@ -158,13 +158,19 @@ def test_openai_cost_uses_validations_billing_capped_figure(tmp_jsonl: Any) -> N
     assert verdict is not None
     billed = verdict["billing_tokens_per_epoch"]
     assert billed < ds.stats.total_tokens  # the long example counts up to 16,385 tokens
-    est = _openai_preflight(ds)
+    pre = _openai_preflight(ds)
+    est = pre.estimates
+    assert not any("estimate" in w for w in pre.warnings)
     assert est["epochs"] == verdict["default_epochs"] == 100 // 12
     assert est["billable_tokens"] == verdict["charged_tokens"] == billed * est["epochs"]
     assert est["estimated_cost_usd"] == round(billed * est["epochs"] * 3.0 / 1e6, 2)
     assert est["token_counter"] == "o200k_base (exact)"
-    chosen = _openai_preflight(ds, epochs=2)
+    chosen = _openai_preflight(ds, epochs=2).estimates
     assert chosen["epochs"] == 2 and chosen["billable_tokens"] == 2 * billed
+    # validated without OpenAI's encoding: the same figure, estimated, and said so
+    rough = _openai_preflight(check(ds.path, tokenizer="estimate"))
+    assert rough.estimates["token_counter"].startswith("estimate")
+    assert any("estimates" in w and "provider='openai'" in w for w in rough.warnings)
 
 
 # -- the estimate without a tokenizer ----------------------------------------------------------

@@ -209,8 +209,9 @@ class OpenAIProvider:
                 estimates["estimated_cost_usd"] = round(est["charged_tokens"] * price / 1e6, 2)
             if not exact:
                 warnings.append(
-                    "token counts are estimates (pip install 'ftbridge[tokens]' for exact "
-                    "o200k_base counts); OpenAI bills what it counts"
+                    "token counts are estimates; OpenAI bills what it counts (exact "
+                    "o200k_base counts: validate with provider='openai', with "
+                    "'ftbridge[tokens]' installed)"
                 )
         return Preflight(problems=tuple(problems), warnings=tuple(warnings), estimates=estimates)
 
