@@ -218,12 +218,26 @@ class AdapterRegistry:
                 self._load(self.known[name])
 
     def _load(self, info: AdapterInfo) -> None:
+        import torch
+
+        # Whoever calls, the weights are ordinary tensors: PEFT sets requires_grad on them when
+        # another adapter is deleted, which inference tensors refuse.
+        with torch.inference_mode(False):
+            self._load_weights(info)
+
+    def _load_weights(self, info: AdapterInfo) -> None:
         from peft import PeftModel
 
         self._slots += 1
         slot = f"adapter{self._slots}"  # client names may hold characters module names cannot
         if isinstance(self.model, PeftModel):
-            self.model.load_adapter(str(info.path), adapter_name=slot, is_trainable=False)
+            try:
+                self.model.load_adapter(str(info.path), adapter_name=slot, is_trainable=False)
+            except BaseException:
+                if slot in self.model.peft_config:  # half injected: take it out again
+                    with contextlib.suppress(Exception):
+                        self.model.delete_adapter(slot)
+                raise
         else:
             self.model = PeftModel.from_pretrained(
                 self.model, str(info.path), adapter_name=slot, is_trainable=False

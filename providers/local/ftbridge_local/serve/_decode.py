@@ -262,13 +262,17 @@ def run_batch(
     most = len(rows)
     with torch.inference_mode():
         batch.add(rows, slots)
-        while batch.rows:
-            room = (max_rows or 0) - len(batch.rows)
-            if admit is not None and room > 0 and batch.can_join():
-                joining = admit(room)
-                if joining:
-                    new_slots = [str(s) for _, s in joining] if slots is not None else None
+    while batch.rows:
+        room = (max_rows or 0) - len(batch.rows)
+        if admit is not None and room > 0 and batch.can_join():
+            # Outside inference mode: admitting may load an adapter, whose weights must stay
+            # ordinary tensors (PEFT sets requires_grad on them when another one is deleted).
+            joining = admit(room)
+            if joining:
+                new_slots = [str(s) for _, s in joining] if slots is not None else None
+                with torch.inference_mode():
                     batch.add([r for r, _ in joining], new_slots)
-                    most = max(most, len(batch.rows))
+                most = max(most, len(batch.rows))
+        with torch.inference_mode():
             batch.step()
     return most

@@ -62,6 +62,8 @@ class BatchScheduler:
 
     def close(self) -> None:
         self._stop.set()
+        for row in list(self._current):  # the running batch ends at its next step
+            row.cancelled.set()
         self._queue.put(None)
         if self._thread.is_alive():
             self._thread.join(timeout=60)

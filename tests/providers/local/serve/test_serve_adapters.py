@@ -221,3 +221,44 @@ def test_a_load_gets_its_turn_under_unbroken_traffic(
         for thread in threads:
             thread.join(60)
         httpx.post(small_server.base_url + "/unload_lora_adapter", json={"lora_name": "late"})
+
+
+def test_an_adapter_loaded_for_a_joining_request_can_outlive_the_others(
+    adapters: Adapters, reference: Reference
+) -> None:
+    import threading
+
+    names = ("support", "brief", "legal")
+    with ftbridge.serve(
+        base=str(adapters.base),
+        adapters={n: str(adapters.paths[n]) for n in names},
+        port=0,
+        max_loaded=2,
+    ) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+        assert health(server)["loaded"] == ["support", "brief"]
+        started = threading.Event()
+
+        def long_reply() -> None:
+            stream = client.chat.completions.create(
+                model="support",
+                messages=[{"role": "user", "content": QUESTIONS[0]}],
+                max_tokens=300,
+                temperature=0,
+                stream=True,
+            )
+            for n, _ in enumerate(stream):
+                if n == 3:
+                    started.set()
+
+        thread = threading.Thread(target=long_reply)
+        thread.start()
+        assert started.wait(60)
+        ask(client, "legal")  # joins the running batch: legal is loaded then, brief unloaded
+        thread.join(120)
+        assert health(server)["loaded"] == ["legal", "support"]
+        ask(client, "legal")
+        # unloading support now leaves legal as PEFT's remaining adapter, which it then touches
+        for name in ("brief", "legal", "support"):
+            expected = reference.answer(adapters.base, adapters.paths[name], QUESTIONS[0], 8)
+            assert ask(client, name) == expected, name
