@@ -30,6 +30,7 @@ Every error is an ``FtbridgeError``; catch that to catch them all::
     │   ├── JobTimeoutError             the job goes on; only the wait ended
     │   └── JobNotSucceededError        asked for a model of a job that did not succeed
     ├── InferenceError                  chatting with a model handle failed
+    │   └── ModelShutDownError          the model was retired by its provider
     └── StoreError                      the job store cannot be opened, read or written
                                         (.path: the file; the message says what to do)
 
@@ -229,11 +230,6 @@ class InferenceError(FtbridgeError):
     """Chatting with a fine-tuned model failed."""
 
 
-class ModelShutDownError(InferenceError):
-    """The model was shut down by its provider; the message names the date when known and
-    what is still possible."""
-
-
 # -- state --------------------------------------------------------------------------------------
 
 
@@ -243,3 +239,8 @@ class StoreError(FtbridgeError):
     def __init__(self, message: str, *, path: str | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+class ModelShutDownError(InferenceError):
+    """The model was shut down by its provider; the message names the date when known and
+    what is still possible."""
