@@ -4,6 +4,7 @@ local SFT job; the preference margin on held-out pairs grows."""
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +184,27 @@ def test_dpo_from_an_earlier_sft_job_grows_its_margin(
         assert dpo.meta["from_job"] == trained.job_id
         after = margin(dpo.model, dpo.tokenizer)
     assert after > before + 5.0, (before, after)
+
+
+@pytest.mark.slow
+def test_a_cancelled_dpo_run_resumes_to_the_planned_end(tiny_model: Path, prefs: Path) -> None:
+    job = ftbridge.submit(
+        prefs,
+        provider="local",
+        model=str(tiny_model),
+        hyperparameters={**DPO_HP, "epochs": 20, "tuning": "lora"},
+        options={"max_length": 64, "save_steps": 3},
+    )
+    deadline = time.monotonic() + 300
+    while (job.refresh().details.get("last_checkpoint") or 0) < 3:
+        assert not job.snapshot.status.is_terminal and time.monotonic() < deadline, job.snapshot
+        time.sleep(0.2)
+    job.cancel()
+    with pytest.raises(ftbridge.JobCancelledError):
+        job.wait(timeout=120, progress=False)
+    stopped = job.snapshot.details["last_checkpoint"]
+    assert stopped < job.snapshot.total_steps
+    job.resume()
+    final = job.wait(timeout=600, progress=False)
+    assert final.status is ftbridge.JobStatus.SUCCEEDED and final.step == final.total_steps
+    assert f"resuming from checkpoint-{stopped}" in [e.message for e in job.events()]
