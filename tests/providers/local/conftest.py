@@ -13,27 +13,15 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
-from local_data import FORMAT_RE, format_records, write_jsonl
+from local_data import format_records, write_jsonl
+from local_helpers import TRAIN_HP, TRAIN_OPTIONS, TrainedRun
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-
-# Fast settings for the tiny model: a high learning rate and no warmup so that a few dozen steps
-# visibly change its replies.
-TRAIN_HP = {
-    "epochs": 20,
-    "batch_size": 8,
-    "learning_rate": 5e-3,
-    "warmup_ratio": 0.0,
-    "seed": 7,
-    "lora_dropout": 0.0,
-}
-TRAIN_OPTIONS = {"max_length": 96}
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -55,14 +43,6 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def session_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_jsonl(tmp_path_factory.mktemp("data") / "format.jsonl", format_records())
-
-
-@dataclass
-class TrainedRun:
-    home: Path
-    job_id: str
-    run_dir: Path
-    follower: dict[str, Any]  # what a second process saw while following the job
 
 
 @pytest.fixture(scope="session")
@@ -113,15 +93,6 @@ def trained_model(trained: TrainedRun) -> Iterator[Any]:
 
     with load_model(trained.run_dir) as model:
         yield model
-
-
-def ask(model: Any, questions: list[str]) -> list[str]:
-    convs = [[{"role": "user", "content": q}] for q in questions]
-    return [r.text for r in model.chat_batch(convs, max_tokens=24, temperature=0)]
-
-
-def follows_format(text: str) -> bool:
-    return FORMAT_RE.fullmatch(text.strip()) is not None
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TrainedRun
 from ftbridge_local import LocalProvider, load_model
 from local_data import FACTS, answer, write_jsonl
+from local_helpers import TrainedRun
 
 import ftbridge
 from ftbridge import PreflightError

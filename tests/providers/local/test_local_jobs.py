@@ -11,7 +11,7 @@ from typing import Any
 
 import psutil
 import pytest
-from conftest import TRAIN_HP, TRAIN_OPTIONS, TrainedRun
+from local_helpers import TRAIN_HP, TRAIN_OPTIONS, TrainedRun
 
 import ftbridge
 from ftbridge import JobCancelledError, JobFailedError, JobSnapshot, JobStatus

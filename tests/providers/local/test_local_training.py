@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TrainedRun, ask, follows_format
 from local_data import HELD_OUT, UNTRAINED_REPLY, answer
+from local_helpers import TrainedRun, ask, follows_format
 
 import ftbridge
 
