@@ -8,6 +8,7 @@ import sys
 from datetime import date
 from typing import Any
 
+from .._exceptions import ConfigError
 from ..migrate._inventory import closing_notices, inventory
 from ..migrate._record import record
 from ..migrate._retrain import plan_retrain
@@ -94,7 +95,7 @@ def _hp(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         name, sep, raw = pair.partition("=")
         if not sep or not name:
-            raise SystemExit(f"ftbridge: error: --hp takes NAME=VALUE, got {pair!r}")
+            raise ConfigError(f"--hp takes NAME=VALUE, got {pair!r}")
         value: Any = raw
         for cast in (int, float):
             try:
@@ -116,6 +117,7 @@ def _retrain(args: argparse.Namespace) -> int:
     )
     if not args.json:
         print(f"retraining {plan.source.id} on {plan.target.name}")
+        print(f"  model     {plan.model}")
         print(f"  data      {plan.training} (sha256 {plan.dataset_sha256[:16]}…)")
         for step in plan.translation.steps:
             arrow = "not carried" if step["to"] is None else repr(step["to"])

@@ -62,6 +62,8 @@ class RetrainPlan:
         return {
             "job": job.id if job is not None else None,
             "retrained_from": self.source.id,
+            "provider": self.target.name,
+            "model": self.model,
             "dataset_sha256": self.dataset_sha256,
             "hyperparameters": self.translation.hyperparameters,
             "translated": self.translation.steps,
@@ -125,6 +127,8 @@ def _training_file(source: Source, data: str | Path | None) -> tuple[Path, str]:
     want = source.spec.training.sha256 if source.spec is not None else None
     if data is not None:
         path = Path(data).expanduser()
+        if path.is_dir():
+            raise DatasetReadError(f"{path} is a directory; pass the path of a .jsonl file")
         if not path.is_file():
             raise DatasetReadError(f"training data file not found: {path}")
         sha = _sha256(path)
@@ -188,6 +192,15 @@ def plan_retrain(
     if target.name == source.provider and model is None:
         raise ConfigError(
             f"{source.id} already is on {target.name}; name another provider, or a model"
+        )
+    if not model:  # as submit resolves it, so a dry run that passes is one submit accepts
+        from .._config import load_config
+
+        model = load_config().model_for(target.name)
+    if not model:
+        raise ConfigError(
+            f"no model given for {target.name}: pass model=... (--model), or set [defaults] "
+            f"model or [providers.{target.name}] model in ftbridge.toml"
         )
     from .._api import _hyperparameters
 

@@ -184,3 +184,28 @@ def test_interactive_chat_with_json_prints_one_object_per_reply(
     replies = [json.loads(line) for line in lines]
     assert [r["text"].rsplit(": ", 1)[1] for r in replies] == ["first", "second"]
     assert all(set(r) == {"text", "finish_reason", "usage"} for r in replies)
+
+
+def test_retrain_bad_inputs_are_usage_errors_and_a_dry_run_names_the_model(
+    capsys: pytest.CaptureFixture[str],
+    train_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    job = _succeeded_job(capsys, train_file)
+    base = ["retrain", job, "--provider", "fake", "--model", "other", "--dry-run"]
+    assert main([*base, "--hp", "epochs"]) == 2  # not 1: it is a usage error
+    assert "--hp takes NAME=VALUE, got 'epochs'" in capsys.readouterr().err
+    assert main([*base, "--data", str(tmp_path)]) == 2
+    assert f"{tmp_path} is a directory; pass the path of a .jsonl file" in capsys.readouterr().err
+    # a dry run without a model for the target fails as the submit would, not after it "passed"
+    config = tmp_path / "ftbridge.toml"
+    config.write_text("[defaults]\nprovider = 'fake'\n")
+    monkeypatch.setenv("FTBRIDGE_CONFIG", str(config))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-never-sent-anywhere")  # a dry run calls nothing
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    assert main(["retrain", job, "--provider", "openai", "--dry-run"]) == 2
+    assert "no model given for openai" in capsys.readouterr().err
+    config.write_text("[providers.fake]\nmodel = 'from-the-file'\n")
+    assert main(["retrain", job, "--provider", "fake", "--dry-run", "--model", "m2"]) == 0
+    assert "model     m2" in capsys.readouterr().out
