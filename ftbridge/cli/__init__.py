@@ -78,8 +78,10 @@ def exit_code_for(exc: FtbridgeError) -> int:
         return 1
     if isinstance(exc, (ConfigError, DatasetError, JobNotFoundError, StoreError)):
         return 2
-    if isinstance(exc, (ProviderError, InferenceError)):  # a chat the provider failed or refused
+    if isinstance(exc, ProviderError):
         return 3
+    if isinstance(exc, InferenceError) and isinstance(exc.__cause__, ProviderError):
+        return 3  # a chat the provider refused or failed (a wrong key, a rate limit)
     return 1
 
 

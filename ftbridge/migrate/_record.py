@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 
@@ -143,24 +144,49 @@ def _sample(prompts: list[Any], n: int | None, seed: int) -> list[Any]:
     return [prompts[i] for i in keep]
 
 
-def _recorded(out: Path) -> set[str]:
-    """Prompt keys already answered in ``out`` (a torn last line is dropped and rewritten)."""
-    if not out.exists():
-        return set()
+def _recorded(out: Path, model: str) -> set[str]:
+    """Prompt keys ``model`` already answered in ``out`` (a torn last line is dropped and
+    rewritten). A file that is not a recording of ``model`` (a training file, another model's
+    answers, any other file given by mistake) is refused before it is touched."""
+    if not out.exists() or out.is_dir():
+        return set()  # a directory: opening it for writing names it
     raw = out.read_bytes()
-    if raw and not raw.endswith(b"\n"):  # interrupted mid-write: drop the partial line
-        raw = raw[: raw.rfind(b"\n") + 1]
-        out.write_bytes(raw)
+    complete, _, torn = raw.rpartition(b"\n")
+    if torn and not _RECORD_START.startswith(torn[: len(_RECORD_START)]):
+        _not_a_recording(out, complete.count(b"\n") + 2 if complete else 1)
     done = set()
-    for line in raw.splitlines():
+    for number, line in enumerate(complete.splitlines(), 1):
+        if not line.strip():
+            continue
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:
-            continue
+            record = None
+        metadata = record.get("metadata") if isinstance(record, dict) else None
         messages = record.get("messages") if isinstance(record, dict) else None
-        if isinstance(messages, list) and messages and messages[-1].get("role") == "assistant":
+        if not isinstance(metadata, dict) or not isinstance(messages, list) or not messages:
+            _not_a_recording(out, number)
+        if metadata.get("model") != model:
+            raise ConfigError(
+                f"{out} holds answers of {metadata.get('model')!r} (line {number}), not of "
+                f"{model!r}; record each model into a file of its own"
+            )
+        if isinstance(messages[-1], dict) and messages[-1].get("role") == "assistant":
             done.add(prompt_key(messages[:-1]))
+    if torn:  # interrupted mid-write: drop the partial line
+        out.write_bytes(raw[: len(raw) - len(torn)])
     return done
+
+
+# How every recorded line starts (orjson writes the keys in this order, without spaces).
+_RECORD_START = b'{"messages":['
+
+
+def _not_a_recording(out: Path, number: int) -> NoReturn:
+    raise ConfigError(
+        f"{out} is not a recording made by `ftbridge record` (line {number} is not a recorded "
+        "answer), so it is left as it is; give --out (out=) a new file or an earlier recording"
+    )
 
 
 def _refuse_shut_down(handle: ModelHandle) -> None:
@@ -206,6 +232,13 @@ def record(
     from .._open import open_model
     from ..eval._generate import generate, generation_of
 
+    if max_cost is not None and (
+        isinstance(max_cost, bool)
+        or not isinstance(max_cost, (int, float))
+        or not math.isfinite(max_cost)
+        or max_cost < 0
+    ):
+        raise ConfigError(f"max_cost is a number of US dollars, 0 or more, not {max_cost!r}")
     if (data is None) == (from_job is None):
         raise ConfigError("give the prompts: data=FILE or from_job=JOB (one of them)")
     source = Path(data).expanduser() if data is not None else _job_data(from_job)
@@ -215,7 +248,7 @@ def record(
     out_path = Path(out).expanduser()
     result = RecordResult(out=out_path, model=handle.name or str(ref), prompts=len(prompts))
     _refuse_shut_down(handle)
-    done = _recorded(out_path)
+    done = _recorded(out_path, result.model)
     todo = [p for p in prompts if prompt_key(p) not in done]
     result.already = len(prompts) - len(todo)
     result.estimate = _estimate(handle, todo, gen) if todo else None

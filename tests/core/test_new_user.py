@@ -209,3 +209,48 @@ def test_retrain_bad_inputs_are_usage_errors_and_a_dry_run_names_the_model(
     config.write_text("[providers.fake]\nmodel = 'from-the-file'\n")
     assert main(["retrain", job, "--provider", "fake", "--dry-run", "--model", "m2"]) == 0
     assert "model     m2" in capsys.readouterr().out
+
+
+def test_record_never_appends_to_a_file_that_is_not_its_recording(
+    capsys: pytest.CaptureFixture[str], train_file: Path, tmp_path: Path
+) -> None:
+    job = _succeeded_job(capsys, train_file)
+    prompts = _prompts(tmp_path)
+    # --out naming the training data by mistake: refused, the file untouched (its last line,
+    # without a newline, is not cut off as if it were a torn answer)
+    training = tmp_path / "train-copy.jsonl"
+    training.write_bytes(train_file.read_bytes().rstrip(b"\n"))
+    before = training.read_bytes()
+    assert main(["record", job, "--data", str(prompts), "--out", str(training)]) == 2
+    assert "is not a recording made by `ftbridge record`" in capsys.readouterr().err
+    assert training.read_bytes() == before
+    binary = tmp_path / "blob.bin"
+    binary.write_bytes(bytes(range(256)) * 4)
+    assert main(["record", job, "--data", str(prompts), "--out", str(binary)]) == 2
+    assert binary.read_bytes() == bytes(range(256)) * 4
+    capsys.readouterr()
+    # a recording of one model is not taken as the answers of another
+    golden = tmp_path / "golden.jsonl"
+    assert main(["record", job, "--data", str(prompts), "--out", str(golden)]) == 0
+    assert "recorded 3 answers" in capsys.readouterr().out
+    other = _succeeded_job(capsys, train_file)
+    assert main(["record", other, "--data", str(prompts), "--out", str(golden)]) == 2
+    assert "record each model into a file of its own" in capsys.readouterr().err
+    # a torn last answer of its own recording is still dropped and answered again
+    text = golden.read_bytes()
+    golden.write_bytes(text + text.splitlines()[0][:40])
+    assert main(["record", job, "--data", str(prompts), "--out", str(golden)]) == 0
+    assert "(3 already there" in capsys.readouterr().out
+    assert golden.read_bytes() == text
+
+
+@pytest.mark.parametrize("cost", ["-1", "nan", "inf"])
+def test_record_refuses_a_max_cost_that_is_not_an_amount(
+    capsys: pytest.CaptureFixture[str], train_file: Path, tmp_path: Path, cost: str
+) -> None:
+    job = _succeeded_job(capsys, train_file)
+    out = tmp_path / "g.jsonl"
+    args = ["record", job, "--data", str(_prompts(tmp_path)), "--out", str(out)]
+    assert main([*args, "--max-cost", cost]) == 2
+    assert "max_cost is a number of US dollars, 0 or more" in capsys.readouterr().err
+    assert not out.exists()
