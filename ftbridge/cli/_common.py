@@ -26,6 +26,20 @@ def seconds(text: str) -> float:
     return value
 
 
+def check_provider_filter(name: str | None) -> None:
+    """For ``--provider P`` of a listing that came back empty: a name no provider has is a
+    typo to point out (exit 2), not "no jobs"."""
+    if name is None:
+        return
+    from .._exceptions import ProviderNotInstalledError
+    from .._registry import provider_class
+
+    try:
+        provider_class(name)
+    except ProviderNotInstalledError:
+        return  # a provider ftbridge knows, only not installed here: truly none of its jobs
+
+
 def job_json(job: Job) -> dict[str, Any]:
     snap = job.snapshot
     return {

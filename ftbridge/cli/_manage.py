@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from .._api import get_job, list_jobs
-from ._common import add_json_flag, job_json, job_summary
+from ._common import add_json_flag, check_provider_filter, job_json, job_summary
 from ._output import print_json
 
 
@@ -29,6 +29,8 @@ def register(sub: Any) -> None:
 
 def jobs(args: argparse.Namespace) -> int:
     found = list_jobs(provider=args.provider, status=args.status)
+    if not found:
+        check_provider_filter(args.provider)
     if args.json:
         print_json([job_json(j) for j in found])
         return 0

@@ -10,7 +10,7 @@ from .._api import get_job
 from .._recover import Recovery, open_intents, recover_intent
 from .._registry import get_provider
 from .._store import JobStore
-from ._common import add_json_flag
+from ._common import add_json_flag, check_provider_filter
 from ._output import print_json
 
 
@@ -37,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
         keys = [(job.provider, job.snapshot.details["idempotency_key"])]
     else:
         keys = [(r.provider, r.key) for r in open_intents(store, args.provider)]
+        if not keys:
+            check_provider_filter(args.provider)
     results: list[Recovery] = []
     providers: dict[str, Any] = {}
     for name, key in keys:

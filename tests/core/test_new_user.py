@@ -254,3 +254,19 @@ def test_record_refuses_a_max_cost_that_is_not_an_amount(
     assert main([*args, "--max-cost", cost]) == 2
     assert "max_cost is a number of US dollars, 0 or more" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_listing_filtered_by_a_misspelt_provider_says_so(
+    capsys: pytest.CaptureFixture[str], train_file: Path
+) -> None:
+    _succeeded_job(capsys, train_file)
+    for command in (["jobs"], ["jobs", "--json"], ["recover"]):
+        assert main([*command, "--provider", "fak"]) == 2
+        err = capsys.readouterr().err
+        assert "unknown provider 'fak'. Did you mean 'fake'?" in err
+    # a real provider with nothing to list is still an ordinary empty answer
+    assert main(["jobs", "--provider", "openai"]) == 0
+    assert capsys.readouterr().out.strip() == "no jobs"
+    assert main(["recover", "--provider", "fake"]) == 0
+    assert main(["jobs", "--provider", "fake"]) == 0
+    assert "fake:" in capsys.readouterr().out
