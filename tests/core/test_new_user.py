@@ -270,3 +270,18 @@ def test_a_listing_filtered_by_a_misspelt_provider_says_so(
     assert main(["recover", "--provider", "fake"]) == 0
     assert main(["jobs", "--provider", "fake"]) == 0
     assert "fake:" in capsys.readouterr().out
+
+
+def test_config_show_says_where_each_key_came_from_in_words(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a description under a secret-looking name ("auth") was masked into "API..._KEY"
+    monkeypatch.setenv("TOGETHER_API_KEY", "tg-a-key-that-is-long-enough")
+    monkeypatch.setenv("FIREWORKS_API_KEY", "fw-a-key-that-is-long-enough")
+    monkeypatch.setenv("FIREWORKS_ACCOUNT_ID", "me")
+    assert main(["config", "show", "--json"]) == 0
+    providers = json.loads(capsys.readouterr().out)["providers"]
+    assert providers["together"]["authentication"] == "API key from TOGETHER_API_KEY"
+    assert providers["fireworks"]["authentication"] == "API key from FIREWORKS_API_KEY"
+    shown = json.dumps(providers)
+    assert "a-key-that-is-long-enough" not in shown and "..._KEY" not in shown

@@ -177,7 +177,7 @@ class FireworksProvider:
             "timeout": self.timeout,
             "dataset_timeout": self._uploads.timeout,
             "direct_upload_limit": self._uploads.direct_limit,
-            "auth": f"API key from {self._key_source}",
+            "authentication": f"API key from {self._key_source}",
         }
 
     def __repr__(self) -> str:

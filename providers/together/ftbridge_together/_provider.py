@@ -148,7 +148,7 @@ class TogetherProvider:
             "base_url": self.base_url,
             "timeout": self.timeout,
             "file_timeout": self.file_timeout,
-            "auth": f"API key from {self._key_source}",
+            "authentication": f"API key from {self._key_source}",
         }
 
     def __repr__(self) -> str:

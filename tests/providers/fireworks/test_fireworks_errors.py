@@ -86,7 +86,7 @@ def test_settings_come_from_the_sdks_environment(
     monkeypatch.setenv("FIREWORKS_BASE_URL", emulator.base_url + "/v1")
     provider = FireworksProvider.from_config({})
     assert provider.base_url == emulator.base_url
-    assert provider.describe_config()["auth"] == "API key from FIREWORKS_API_KEY"
+    assert provider.describe_config()["authentication"] == "API key from FIREWORKS_API_KEY"
     assert API_KEY not in repr(provider) and API_KEY not in str(provider.describe_config())
     assert provider._client.max_retries == 0  # the core retries, once
     with pytest.raises(ConfigError, match="unknown setting"):
