@@ -119,7 +119,8 @@ def _main(argv: Sequence[str] | None) -> int:
         # a file the user named cannot be read or written (`-o` into a missing directory, a
         # directory where a file was meant): name it, as for any other unreadable input
         reason = exc.strerror or str(exc)
-        print(f"ftbridge: error: {exc.filename}: {reason}", file=sys.stderr)
+        text = reason if str(exc.filename) in reason else f"{exc.filename}: {reason}"
+        print(f"ftbridge: error: {text}", file=sys.stderr)
         return 2
 
 

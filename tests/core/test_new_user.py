@@ -285,3 +285,25 @@ def test_config_show_says_where_each_key_came_from_in_words(
     assert providers["fireworks"]["authentication"] == "API key from FIREWORKS_API_KEY"
     shown = json.dumps(providers)
     assert "a-key-that-is-long-enough" not in shown and "..._KEY" not in shown
+
+
+def test_an_ftbridge_home_that_is_a_file_is_named_and_validate_still_works(
+    capsys: pytest.CaptureFixture[str],
+    train_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    not_a_dir = tmp_path / "home-file"
+    not_a_dir.write_text("")
+    monkeypatch.setenv("FTBRIDGE_HOME", str(not_a_dir))
+    for command in (
+        ["submit", str(train_file), "--provider", "fake", "--model", "base"],
+        ["jobs"],
+        ["eval", str(_prompts(tmp_path)), "--model", "a=fake:base"],
+    ):
+        assert main(command) == 2, command
+        err = capsys.readouterr().err
+        assert f"FTBRIDGE_HOME {not_a_dir} is a file, not a directory" in err, err
+        assert "File exists" not in err
+        _no_traceback(err)
+    assert main(["validate", str(train_file)]) == 0  # validate never needs a usable home
