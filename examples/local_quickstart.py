@@ -104,7 +104,7 @@ def main() -> int:
         options={"max_length": 128},
     )
     print(f"submitted {job.id}; following it (Ctrl-C stops following, not training)")
-    job.wait(progress=True)
+    job.wait()  # a progress bar on a terminal, quiet when piped
     metrics = job.metrics()
     losses = metrics.series("train_loss")
     print(
