@@ -13,18 +13,21 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._exceptions import ConfigError
+from ._models import INT32_MAX
 
 
 def check_settings(max_tokens: Any, temperature: Any, top_p: Any, stop: Any, seed: Any) -> None:
     """Raise :class:`ConfigError` for a generation setting no provider accepts."""
-    if max_tokens is not None and (not _is_int(max_tokens) or max_tokens < 1):
-        raise ConfigError(f"max_tokens must be a whole number of 1 or more, not {max_tokens!r}")
+    if max_tokens is not None and (not _is_int(max_tokens) or not 1 <= max_tokens <= INT32_MAX):
+        raise ConfigError(
+            f"max_tokens must be a whole number from 1 to {INT32_MAX}, not {max_tokens!r}"
+        )
     if temperature is not None and (not _is_number(temperature) or temperature < 0):
         raise ConfigError(f"temperature must be a number of 0 or more, not {temperature!r}")
     if top_p is not None and (not _is_number(top_p) or not 0 <= top_p <= 1):
         raise ConfigError(f"top_p must be a number from 0 to 1, not {top_p!r}")
-    if seed is not None and not _is_int(seed):
-        raise ConfigError(f"seed must be a whole number, not {seed!r}")
+    if seed is not None and (not _is_int(seed) or not 0 <= seed <= INT32_MAX):
+        raise ConfigError(f"seed must be a whole number from 0 to {INT32_MAX}, not {seed!r}")
     stops = [stop] if isinstance(stop, str) else stop
     if stops is not None:
         if not isinstance(stops, Sequence) or not all(isinstance(s, str) for s in stops):

@@ -51,6 +51,9 @@ _TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLE
 Tuning = Literal["full", "lora", "qlora", "dora"]
 #: The unified names that shape a LoRA adapter (meaningless for tuning "full").
 LORA_SHAPE = ("lora_rank", "lora_alpha", "lora_dropout")
+# The largest whole number a seed, a batch size or a rank may be: what every provider and
+# library takes (a larger one cannot even be written into the job store's JSON).
+INT32_MAX = 2**31 - 1
 
 
 class Hyperparameters(_Frozen):
@@ -63,17 +66,17 @@ class Hyperparameters(_Frozen):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     epochs: int | None = Field(default=None, ge=1, le=1000)
-    batch_size: int | None = Field(default=None, ge=1)
+    batch_size: int | None = Field(default=None, ge=1, le=INT32_MAX)
     learning_rate: float | None = Field(default=None, gt=0, lt=1)
     learning_rate_multiplier: float | None = Field(default=None, gt=0)
     warmup_ratio: float | None = Field(default=None, ge=0, le=1)
-    seed: int | None = Field(default=None, ge=0)
+    seed: int | None = Field(default=None, ge=0, le=INT32_MAX)
     tuning: Tuning | None = Field(
         default=None,
         description="what is trained: full (every weight), lora (low-rank adapters), qlora "
         "(LoRA on a 4-bit quantised base), dora (weight-decomposed LoRA)",
     )
-    lora_rank: int | None = Field(default=None, ge=1, description="LoRA rank (r)")
+    lora_rank: int | None = Field(default=None, ge=1, le=INT32_MAX, description="LoRA rank (r)")
     lora_alpha: float | None = Field(default=None, gt=0, description="LoRA scale numerator")
     lora_dropout: float | None = Field(default=None, ge=0, lt=1, description="LoRA dropout")
 

@@ -64,6 +64,9 @@ def generation_of(
         gen = Generation(gen.max_tokens, 0.0, gen.top_p, gen.stop, gen.seed)
     if gen.seed is None and seed is not None:
         gen = Generation(gen.max_tokens, gen.temperature, gen.top_p, gen.stop, seed)
+    from .._chat_input import check_settings  # the seed given apart, or a Generation built whole
+
+    check_settings(gen.max_tokens, gen.temperature, gen.top_p, list(gen.stop), gen.seed)
     return gen
 
 

@@ -82,8 +82,8 @@ def test_eval_refuses_a_bad_out_and_a_binary_judge_template_before_generating(
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [
-        (["--max-tokens", "-5"], "max_tokens must be a whole number of 1 or more, not -5"),
-        (["--max-tokens", "0"], "max_tokens must be a whole number of 1 or more, not 0"),
+        (["--max-tokens", "-5"], "max_tokens must be a whole number from 1 to 2147483647, not -5"),
+        (["--max-tokens", "0"], "max_tokens must be a whole number from 1 to 2147483647, not 0"),
         (["--temperature", "nan"], "temperature must be a number of 0 or more, not nan"),
         (["--temperature", "-1"], "temperature must be a number of 0 or more"),
         (["--top-p", "7"], "top_p must be a number from 0 to 1, not 7.0"),
@@ -124,7 +124,7 @@ def test_eval_settings_are_checked_before_any_generation(
     job = _succeeded_job(capsys, train_file)
     data = _prompts(tmp_path)
     assert main(["eval", str(data), "--model", f"t={job}", "--max-tokens", "-1"]) == 2
-    assert "max_tokens must be a whole number of 1 or more" in capsys.readouterr().err
+    assert "max_tokens must be a whole number from 1 to 2147483647" in capsys.readouterr().err
     assert main(["eval", str(data), "--model", f"t={job}", "--temperature", "inf"]) == 2
     assert "temperature must be a number of 0 or more, not inf" in capsys.readouterr().err
 
@@ -307,3 +307,25 @@ def test_an_ftbridge_home_that_is_a_file_is_named_and_validate_still_works(
         assert "File exists" not in err
         _no_traceback(err)
     assert main(["validate", str(train_file)]) == 0  # validate never needs a usable home
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["submit", "{train}", "--provider", "fake", "--model", "base", "--seed", "{huge}"],
+        ["submit", "{train}", "--provider", "fake", "--model", "base", "--batch-size", "{huge}"],
+        ["eval", "{data}", "--model", "a=fake:base", "--seed", "{huge}"],
+        ["chat", "{job}", "hi", "--seed", "{huge}"],
+        ["chat", "{job}", "hi", "--max-tokens", "{huge}"],
+    ],
+)
+def test_a_huge_whole_number_is_out_of_range_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], train_file: Path, tmp_path: Path, command: list[str]
+) -> None:
+    job = _succeeded_job(capsys, train_file) if "{job}" in command else ""
+    values = {"train": str(train_file), "data": str(_prompts(tmp_path)), "job": job}
+    values["huge"] = "9" * 30  # past 64 bits: it cannot even be written into JSON
+    assert main([part.format(**values) for part in command]) == 2
+    err = capsys.readouterr().err
+    assert "2147483647" in err, err
+    _no_traceback(err)
