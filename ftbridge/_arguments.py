@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from ._chat_input import check_text, check_value
 from ._exceptions import ConfigError, JobNotFoundError
 
 if TYPE_CHECKING:
@@ -31,11 +32,15 @@ def text_or_none(name: str, value: Any, what: str) -> None:
         raise ConfigError(f"{name} must be a string ({what}), not {_shown(value)}")
     if not value.strip():
         raise ConfigError(f"{name} is empty; give {what}")
+    check_text(value, name)
 
 
 def mapping_or_none(name: str, value: Any, model: type[BaseModel] | None = None) -> None:
     """``value`` must be a mapping of names to values (or an instance of ``model``), or None."""
-    if value is None or isinstance(value, Mapping):
+    if value is None:
+        return
+    if isinstance(value, Mapping):
+        check_value(value, name)
         return
     if isinstance(value, BaseModel) and (model is None or isinstance(value, model)):
         return
@@ -62,6 +67,7 @@ def job_reference(value: Any) -> str:
             "a job is named by its id, a string such as 'openai:ftjob-abc123' (or an "
             f"unambiguous prefix of it), not {_shown(value)}; `ftbridge jobs` lists them"
         )
+    check_text(value, "the job id")
     return value.strip()
 
 

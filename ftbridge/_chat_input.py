@@ -33,7 +33,7 @@ def check_settings(max_tokens: Any, temperature: Any, top_p: Any, stop: Any, see
         if not isinstance(stops, Sequence) or not all(isinstance(s, str) for s in stops):
             raise ConfigError(f"stop must be a string or a list of strings, not {stop!r}")
         for s in stops:
-            _check_text(s, "a stop sequence")
+            check_text(s, "a stop sequence")
 
 
 def check_messages(messages: Any) -> None:
@@ -50,21 +50,25 @@ def check_messages(messages: Any) -> None:
                 f"message {number} must be a mapping with 'role' and 'content', "
                 f"not {type(message).__name__}"
             )
-        _check_value(message, f"message {number}")
+        check_value(message, f"message {number}")
 
 
-def _check_value(value: Any, where: str) -> None:
+def check_value(value: Any, where: str) -> None:
+    """Every string in ``value`` (nested mappings and lists too) must be valid Unicode."""
     if isinstance(value, str):
-        _check_text(value, where)
+        check_text(value, where)
     elif isinstance(value, Mapping):
-        for item in value.values():
-            _check_value(item, where)
+        for key, item in value.items():
+            check_value(key, where)
+            check_value(item, where)
     elif isinstance(value, (list, tuple)):
         for item in value:
-            _check_value(item, where)
+            check_value(item, where)
 
 
-def _check_text(text: str, where: str) -> None:
+def check_text(text: str, where: str) -> None:
+    """``text`` must encode as UTF-8: a lone surrogate (a byte of a command-line argument that
+    was not UTF-8) is a :class:`ConfigError` saying where."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:

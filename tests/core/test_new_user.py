@@ -329,3 +329,22 @@ def test_a_huge_whole_number_is_out_of_range_not_a_traceback(
     err = capsys.readouterr().err
     assert "2147483647" in err, err
     _no_traceback(err)
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (["--model", "ba\udcffse"], "model is not valid text"),
+        (["--model", "base", "--suffix", "s\udcff"], "suffix is not valid text"),
+        (["--model", "base", "-o", "total_steps=3", "-o", "k\udcff=1"], "options is not valid"),
+    ],
+)
+def test_submit_arguments_that_are_not_utf8_are_named_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], train_file: Path, extra: list[str], named: str
+) -> None:
+    assert main(["submit", str(train_file), "--provider", "fake", *extra]) == 2
+    err = capsys.readouterr().err
+    assert named in err and "\\xff" in err, err
+    _no_traceback(err)
+    with pytest.raises(ftbridge.ConfigError, match="the job id is not valid text"):
+        ftbridge.get_job("fake:\udcff")
