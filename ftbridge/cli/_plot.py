@@ -26,8 +26,11 @@ def run(args: argparse.Namespace) -> int:
     metrics = job.metrics()
     curves = {n: metrics.series(n) for n in metrics.names() if n.endswith("loss")}
     if not any(curves.values()):
+        when = "" if job.status.is_terminal else " yet"  # a finished job will not get any
         print(
-            f"ftbridge: job {job.id} has no loss metrics yet ({job.status.value})", file=sys.stderr
+            f"ftbridge: error: job {job.id} has no loss metrics{when} ({job.status.value}): "
+            "nothing to plot",
+            file=sys.stderr,
         )
         return 1
     out = Path(args.output or f"{job.native_id}-loss.png").expanduser()

@@ -82,9 +82,20 @@ def _records(data: str | Path | Iterable[Any]) -> tuple[str, Iterable[tuple[int,
                 if not line.strip():
                     continue
                 try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    yield (
+                        number,
+                        _BadJson(
+                            f"not UTF-8 text (bad byte at column {exc.start + 1}); "
+                            "re-save the file as UTF-8"
+                        ),
+                    )
+                    continue
+                try:
                     yield number, orjson.loads(line)
                 except orjson.JSONDecodeError as exc:
-                    yield number, _BadJson(str(exc))
+                    yield number, _BadJson(f"not JSON ({exc})")
 
         return str(path), lines()
     if isinstance(data, Mapping):
@@ -104,7 +115,7 @@ def load_examples(data: str | Path | Sequence[Any] | Iterable[Any]) -> list[Exam
     problems: list[str] = []
     for number, record in rows:
         if isinstance(record, _BadJson):
-            problems.append(f"{where}:{number}: not JSON ({record.message})")
+            problems.append(f"{where}:{number}: {record.message}")
             continue
         found = _example(len(examples), record)
         if isinstance(found, str):

@@ -348,3 +348,27 @@ def test_submit_arguments_that_are_not_utf8_are_named_not_a_traceback(
     _no_traceback(err)
     with pytest.raises(ftbridge.ConfigError, match="the job id is not valid text"):
         ftbridge.get_job("fake:\udcff")
+
+
+def test_eval_names_a_line_that_is_not_utf8_as_such(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = _prompts(tmp_path)
+    data.write_bytes(data.read_bytes() + b'{"messages": "\xff\xfe"}\n{broken\n')
+    assert main(["eval", str(data), "--model", "a=fake:base"]) == 2
+    err = capsys.readouterr().err
+    assert f"{data}:4: not UTF-8 text (bad byte at column 15); re-save the file as UTF-8" in err
+    assert f"{data}:5: not JSON (" in err
+    assert "surrogates" not in err
+
+
+def test_plot_of_a_failed_job_does_not_promise_metrics_later(
+    capsys: pytest.CaptureFixture[str], train_file: Path
+) -> None:
+    args = ["submit", str(train_file), "--provider", "fake", "--model", "base", "--wait"]
+    assert main([*args, "--json", "-o", 'script=[["failed", 0]]']) == 1
+    job = json.loads(capsys.readouterr().out)["id"]
+    assert main(["plot", job]) == 1
+    err = capsys.readouterr().err
+    assert f"ftbridge: error: job {job} has no loss metrics (failed): nothing to plot" in err
+    assert "yet" not in err
