@@ -372,3 +372,50 @@ def test_plot_of_a_failed_job_does_not_promise_metrics_later(
     err = capsys.readouterr().err
     assert f"ftbridge: error: job {job} has no loss metrics (failed): nothing to plot" in err
     assert "yet" not in err
+
+
+@pytest.mark.parametrize("provider", ["openai", "together", "fireworks"])
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("timeout = -5", "timeout in [providers.{p}] must be a number of seconds above 0"),
+        ("timeout = 1e999", "must be a number of seconds above 0 and at most 86400, not inf"),
+        ('base_url = "api.example.com/v1"', "must be an http:// or https:// URL with a host"),
+        ("base_url = 5", "base_url in [providers.{p}] must be a URL such as"),
+        ('base_url = "http://[::1"', "is not a valid URL"),
+        ('base_url = "http://me:pass-word-9@h:port/v1"', "'http://me:****@h:port/v1'"),
+    ],
+)
+def test_a_provider_setting_no_sdk_can_use_is_named_before_anything_is_sent(
+    capsys: pytest.CaptureFixture[str],
+    train_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    provider: str,
+    setting: str,
+    expected: str,
+) -> None:
+    # these crashed in the SDK (a negative or endless timeout, a number), or, for a URL
+    # without its scheme, retried a request that can never be sent for minutes
+    config = tmp_path / "ftbridge.toml"
+    config.write_text(f"[providers.{provider}]\n{setting}\n")
+    monkeypatch.setenv("FTBRIDGE_CONFIG", str(config))
+    for name in ("OPENAI_API_KEY", "TOGETHER_API_KEY", "FIREWORKS_API_KEY"):
+        monkeypatch.setenv(name, "a-key-long-enough-1234")
+    monkeypatch.setenv("FIREWORKS_ACCOUNT_ID", "me")
+    args = ["submit", str(train_file), "--provider", provider, "--model", "m"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert expected.format(p=provider) in err, err
+    assert "pass-word-9" not in err
+    _no_traceback(err)
+
+
+def test_a_base_url_from_the_environment_is_named_as_such(
+    capsys: pytest.CaptureFixture[str], train_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "a-key-long-enough-1234")
+    monkeypatch.setenv("OPENAI_BASE_URL", "127.0.0.1:8000/v1")
+    assert main(["submit", str(train_file), "--provider", "openai", "--model", "m"]) == 2
+    err = capsys.readouterr().err
+    assert "OPENAI_BASE_URL must be an http:// or https:// URL with a host" in err

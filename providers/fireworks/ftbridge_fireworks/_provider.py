@@ -45,6 +45,7 @@ from ftbridge._models import (
     MetricPoint,
     Preflight,
 )
+from ftbridge._settings import seconds_setting, url_setting
 
 from . import _metrics, _request, _status
 from ._errors import PROVIDER, is_already_exists, sdk_errors, translate
@@ -133,10 +134,15 @@ class FireworksProvider:
         _secrets.register(key)  # scrubbed from every message, log and stored row
         self._key_source = "api_key setting" if api_key else "FIREWORKS_API_KEY"
         self.account_id = str(account)
-        self.base_url = _base_url(base_url or os.environ.get("FIREWORKS_BASE_URL"))
-        if self.base_url:
-            _secrets.register_url(self.base_url)
-        self.timeout = float(timeout) if timeout is not None else 60.0
+        env_url = None if base_url else os.environ.get("FIREWORKS_BASE_URL")
+        url = base_url or env_url or None
+        if isinstance(url, str):
+            _secrets.register_url(url)  # before any message could show its password
+        if url is not None:
+            source = "FIREWORKS_BASE_URL" if env_url else None
+            url = url_setting("fireworks", "base_url", url, source=source)
+        self.base_url = _base_url(url)
+        self.timeout = seconds_setting("fireworks", "timeout", timeout, default=60.0)
         # max_retries=0: the core retries (the SDK would also retry creates and 409s).
         self._client = fireworks.Fireworks(
             api_key=key,
@@ -149,7 +155,7 @@ class FireworksProvider:
             self._client,
             self.account_id,
             direct_limit=int(direct_upload_limit),
-            timeout=float(dataset_timeout),
+            timeout=seconds_setting("fireworks", "dataset_timeout", dataset_timeout, default=900.0),
         )
         self._models: dict[str, dict[str, Any] | None] = {}
 
@@ -166,7 +172,7 @@ class FireworksProvider:
             account_id=settings.get("account_id"),
             base_url=settings.get("base_url"),
             timeout=settings.get("timeout"),
-            dataset_timeout=float(settings.get("dataset_timeout", 900.0)),
+            dataset_timeout=settings.get("dataset_timeout", 900.0),
             direct_upload_limit=int(settings.get("direct_upload_limit", DIRECT_UPLOAD_LIMIT)),
         )
 

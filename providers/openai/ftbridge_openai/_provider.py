@@ -29,6 +29,7 @@ from ftbridge._exceptions import (
 )
 from ftbridge._models import Capabilities, Event, JobSnapshot, JobSpec, MetricPoint, Preflight
 from ftbridge._paging import Page, paginate
+from ftbridge._settings import seconds_setting, text_setting, url_setting
 from ftbridge.migrate import ProviderClosing, RemoteModel
 from ftbridge.migrate._closing import closed_for_jobs
 from ftbridge.validation._profiles import openai_estimate
@@ -119,11 +120,15 @@ class OpenAIProvider:
             )
         _secrets.register(key)  # scrubbed from every message, log and stored row
         self._key_source = "settings" if api_key else "OPENAI_API_KEY"
-        self._base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        _secrets.register_url(self._base_url)
-        self._organization = organization
-        self._project = project
-        self._timeout = float(timeout) if timeout is not None else 120.0
+        env_url = None if base_url else os.environ.get("OPENAI_BASE_URL")
+        url = base_url or env_url or DEFAULT_BASE_URL
+        if isinstance(url, str):
+            _secrets.register_url(url)  # before any message could show its password
+        source = "OPENAI_BASE_URL" if env_url else None
+        self._base_url = url_setting("openai", "base_url", url, source=source)
+        self._organization = text_setting("openai", "organization", organization)
+        self._project = text_setting("openai", "project", project)
+        self._timeout = seconds_setting("openai", "timeout", timeout, default=120.0)
         # The key lives only inside the SDK clients; we keep a digest for the upload cache.
         self._client_args: dict[str, Any] = {
             "api_key": key,

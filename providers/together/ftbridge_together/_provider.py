@@ -46,6 +46,7 @@ from ftbridge._models import (
     MetricPoint,
     Preflight,
 )
+from ftbridge._settings import seconds_setting, url_setting
 from ftbridge.migrate import RemoteModel
 
 from . import _inventory, _request, _status, _upload
@@ -102,15 +103,20 @@ class TogetherProvider:
                 "(or api_key in [providers.together] of ftbridge.toml)"
             )
         _secrets.register(key)  # scrubbed from every message, log and stored row
-        url = base_url or os.environ.get("TOGETHER_BASE_URL") or None
-        if url:
+        env_url = None if base_url else os.environ.get("TOGETHER_BASE_URL")
+        url = base_url or env_url or None
+        if isinstance(url, str):
+            _secrets.register_url(url)  # before any message could show its password
+        if url is not None:
+            url = url_setting(
+                "together", "base_url", url, source="TOGETHER_BASE_URL" if env_url else None
+            )
             # The SDK's paths start with /v1; a base URL that ends with it would double it.
             url = url.rstrip("/").removesuffix("/v1")
         self._key_source = "api_key setting" if api_key else "TOGETHER_API_KEY"
         self.base_url = url or "https://api.together.ai"
-        _secrets.register_url(self.base_url)
-        self.timeout = float(timeout) if timeout is not None else 60.0
-        self.file_timeout = float(file_timeout)
+        self.timeout = seconds_setting("together", "timeout", timeout, default=60.0)
+        self.file_timeout = seconds_setting("together", "file_timeout", file_timeout, default=900.0)
         # max_retries=0: the core retries, and the SDK would also retry 409s and creates.
         self._client = together.Together(
             api_key=key,
@@ -135,7 +141,7 @@ class TogetherProvider:
             api_key=settings.get("api_key"),
             base_url=settings.get("base_url"),
             timeout=settings.get("timeout"),
-            file_timeout=float(settings.get("file_timeout", 900.0)),
+            file_timeout=settings.get("file_timeout", 900.0),
         )
 
     @staticmethod
