@@ -44,6 +44,19 @@ def seconds_setting(
     return seconds
 
 
+def whole_setting(
+    provider: str, name: str, value: Any, *, default: int, source: str | None = None
+) -> int:
+    """``value`` (None: ``default``) as a whole number of 1 or more (a size, a count)."""
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise ConfigError(
+        f"{_where(provider, name, source)} must be a whole number of 1 or more, not {value!r}"
+    )
+
+
 def url_setting(provider: str, name: str, value: Any, *, source: str | None = None) -> str:
     """``value`` as an ``http://`` or ``https://`` URL with a host (and a valid port)."""
     where = _where(provider, name, source)

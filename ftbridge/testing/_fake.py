@@ -71,6 +71,18 @@ class FakeOptions(BaseModel):
     error: JobErrorInfo | None = Field(default=None, description="reported when the job fails")
 
 
+class _FakeSettings(BaseModel):
+    """``[providers.fake]`` of ``ftbridge.toml``. Other names are taken and never used, as a
+    real provider's key or settings would be (tests of secret scrubbing pass some)."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+    script: list[tuple[str, float]] | None = None
+    total_steps: int = Field(default=10, ge=1)
+    state_dir: str | None = None
+    create_delay: float = Field(default=0.0, ge=0)
+
+
 @dataclass
 class Call:
     """One recorded provider call."""
@@ -137,12 +149,22 @@ class FakeProvider:
 
     @classmethod
     def from_config(cls, settings: Mapping[str, Any]) -> FakeProvider:
-        script = settings.get("script")
+        from pydantic import ValidationError
+
+        from .._exceptions import ConfigError
+
+        try:
+            given = _FakeSettings.model_validate(dict(settings))
+        except ValidationError as exc:  # "script = 5" was a TypeError even for config show
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+            )
+            raise ConfigError(f"[providers.fake]: {problems}") from None
         return cls(
-            script=[(str(s), float(d)) for s, d in script] if script else None,
-            total_steps=int(settings.get("total_steps", 10)),
-            state_dir=settings.get("state_dir"),
-            create_delay=float(settings.get("create_delay", 0.0)),
+            script=given.script,
+            total_steps=given.total_steps,
+            state_dir=given.state_dir,
+            create_delay=given.create_delay,
         )
 
     def describe_config(self) -> dict[str, Any]:

@@ -419,3 +419,51 @@ def test_a_base_url_from_the_environment_is_named_as_such(
     assert main(["submit", str(train_file), "--provider", "openai", "--model", "m"]) == 2
     err = capsys.readouterr().err
     assert "OPENAI_BASE_URL must be an http:// or https:// URL with a host" in err
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        (
+            "[providers.fake]\nscript = 5\n",
+            "[providers.fake]: script: Input should be a valid list",
+        ),
+        ("[providers.fake]\nstate_dir = 5\n", "state_dir: Input should be a valid string"),
+        ("[providers.fake]\ncreate_delay = -1\n", "create_delay: Input should be greater than"),
+    ],
+)
+def test_a_wrong_fake_setting_is_a_config_error_and_config_show_still_works(
+    capsys: pytest.CaptureFixture[str],
+    train_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    table: str,
+    expected: str,
+) -> None:
+    config = tmp_path / "ftbridge.toml"
+    config.write_text(table)
+    monkeypatch.setenv("FTBRIDGE_CONFIG", str(config))
+    assert main(["submit", str(train_file), "--provider", "fake", "--model", "base"]) == 2
+    err = capsys.readouterr().err
+    assert expected in err, err
+    _no_traceback(err)
+    assert main(["config", "show"]) == 0  # every provider is described, this one with a note
+    out = capsys.readouterr().out
+    assert expected in out
+
+
+def test_a_fireworks_upload_limit_that_is_not_a_number_is_named(
+    capsys: pytest.CaptureFixture[str],
+    train_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = tmp_path / "ftbridge.toml"
+    config.write_text('[providers.fireworks]\ndirect_upload_limit = "abc"\n')
+    monkeypatch.setenv("FTBRIDGE_CONFIG", str(config))
+    monkeypatch.setenv("FIREWORKS_API_KEY", "a-key-long-enough-1234")
+    monkeypatch.setenv("FIREWORKS_ACCOUNT_ID", "me")
+    assert main(["submit", str(train_file), "--provider", "fireworks", "--model", "m"]) == 2
+    err = capsys.readouterr().err
+    assert "direct_upload_limit in [providers.fireworks] must be a whole number of 1 or more" in err
+    _no_traceback(err)

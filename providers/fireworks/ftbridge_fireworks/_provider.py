@@ -45,7 +45,7 @@ from ftbridge._models import (
     MetricPoint,
     Preflight,
 )
-from ftbridge._settings import seconds_setting, url_setting
+from ftbridge._settings import seconds_setting, url_setting, whole_setting
 
 from . import _metrics, _request, _status
 from ._errors import PROVIDER, is_already_exists, sdk_errors, translate
@@ -154,7 +154,9 @@ class FireworksProvider:
         self._uploads = Uploader(
             self._client,
             self.account_id,
-            direct_limit=int(direct_upload_limit),
+            direct_limit=whole_setting(
+                "fireworks", "direct_upload_limit", direct_upload_limit, default=DIRECT_UPLOAD_LIMIT
+            ),
             timeout=seconds_setting("fireworks", "dataset_timeout", dataset_timeout, default=900.0),
         )
         self._models: dict[str, dict[str, Any] | None] = {}
@@ -173,7 +175,7 @@ class FireworksProvider:
             base_url=settings.get("base_url"),
             timeout=settings.get("timeout"),
             dataset_timeout=settings.get("dataset_timeout", 900.0),
-            direct_upload_limit=int(settings.get("direct_upload_limit", DIRECT_UPLOAD_LIMIT)),
+            direct_upload_limit=settings.get("direct_upload_limit", DIRECT_UPLOAD_LIMIT),
         )
 
     def describe_config(self) -> dict[str, Any]:
