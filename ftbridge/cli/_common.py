@@ -26,6 +26,23 @@ def seconds(text: str) -> float:
     return value
 
 
+def whole(low: int, high: int | None = None) -> Any:
+    """An argparse type: a whole number from ``low`` (to ``high``), refused while the command
+    line is read, before anything slow (loading a model) starts."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"of {low} or more"
+            raise argparse.ArgumentTypeError(f"expected a whole number {span}, got {text!r}")
+        return value
+
+    return parse
+
+
 def check_provider_filter(name: str | None) -> None:
     """For ``--provider P`` of a listing that came back empty: a name no provider has is a
     typo to point out (exit 2), not "no jobs"."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from .._exceptions import ConfigError
 from .._serving import API_KEY_ENV, serve
+from ._common import whole
 
 
 def _named_path(value: str) -> tuple[str, str]:
@@ -39,18 +40,20 @@ def register(sub: Any) -> None:
         help="an adapter directory to serve as NAME (repeatable)",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument(
+        "--port", type=whole(0, 65535), default=8000, help="port (default 8000; 0 picks a free one)"
+    )
     p.add_argument("--engine", default="auto", help="auto (default), transformers or vllm")
     p.add_argument(
         "--api-key",
         help=f"require Authorization: Bearer KEY on every route but /health (or ${API_KEY_ENV})",
     )
-    p.add_argument("--max-batch", type=int, default=16, help="requests per batch (default 16)")
+    p.add_argument("--max-batch", type=whole(1), default=16, help="requests per batch (default 16)")
     p.add_argument(
-        "--max-loaded", type=int, default=8, help="adapters held in memory at once (default 8)"
+        "--max-loaded", type=whole(1), default=8, help="adapters held in memory at once (default 8)"
     )
     p.add_argument(
-        "--max-tokens", type=int, default=4096, help="the largest max_tokens a request may ask"
+        "--max-tokens", type=whole(1), default=4096, help="the largest max_tokens a request may ask"
     )
     p.add_argument(
         "--log-prompts", action="store_true", help="log each request's messages (off by default)"

@@ -467,3 +467,22 @@ def test_a_fireworks_upload_limit_that_is_not_a_number_is_named(
     err = capsys.readouterr().err
     assert "direct_upload_limit in [providers.fireworks] must be a whole number of 1 or more" in err
     _no_traceback(err)
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--port", "99999"], "argument --port: expected a whole number from 0 to 65535"),
+        (["--port", "-1"], "argument --port: expected a whole number from 0 to 65535"),
+        (["--max-batch", "0"], "argument --max-batch: expected a whole number of 1 or more"),
+        (["--max-loaded", "-2"], "argument --max-loaded: expected a whole number of 1 or more"),
+        (["--max-tokens", "0"], "argument --max-tokens: expected a whole number of 1 or more"),
+    ],
+)
+def test_serve_refuses_impossible_numbers_before_loading_a_model(
+    capsys: pytest.CaptureFixture[str], flags: list[str], expected: str
+) -> None:
+    assert main(["serve", "--base", "some-model", *flags]) == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert "loading the model" not in err
