@@ -29,6 +29,7 @@ from typing import Any
 
 import fireworks
 
+from ftbridge import _network
 from ftbridge._exceptions import (
     AuthenticationError,
     PermissionDeniedError,
@@ -67,6 +68,9 @@ def server_message(exc: fireworks.APIError) -> tuple[str, str | None]:
 def translate(exc: BaseException, action: str) -> ProviderError:
     """The ftbridge exception for an SDK exception raised while doing ``action``."""
     kw: dict[str, Any] = {"provider": PROVIDER}
+    unreachable = _network.unreachable_error(exc, provider=PROVIDER)
+    if unreachable is not None:  # never connected: retried briefly, the URL and reason named
+        return unreachable
     if isinstance(exc, fireworks.APIConnectionError):  # includes APITimeoutError
         kind = "timed out" if isinstance(exc, fireworks.APITimeoutError) else "could not connect"
         return TransientProviderError(f"Fireworks: {action}: {kind} ({exc.message})", **kw)

@@ -75,7 +75,8 @@ class FireworksModelHandle(ModelHandle):
                 model=self.target, messages=_messages(messages), **params.given()
             )
         except fireworks.FireworksError as exc:
-            raise self._error(exc) from exc
+            failure = self._error(exc)
+            raise failure from failure.__cause__
         choice = reply.choices[0] if reply.choices else None
         message: Any = choice.message if choice else None
         text = (getattr(message, "content", None) if message is not None else None) or ""
@@ -98,10 +99,19 @@ class FireworksModelHandle(ModelHandle):
                         if delta is not None and delta.content:
                             yield delta.content
         except fireworks.FireworksError as exc:
-            raise self._error(exc) from exc
+            failure = self._error(exc)
+            raise failure from failure.__cause__
 
     def _error(self, exc: fireworks.FireworksError) -> InferenceError:
+        """The error to raise, chained to the mapped one, so a caller can tell a passing
+        failure (a rate limit, with its ``retry_after``) from a lasting one."""
         cause = translate(exc, f"chat with {self.target}")
+        cause.__cause__ = exc
+        failure = self._failure(exc, cause)
+        failure.__cause__ = cause
+        return failure
+
+    def _failure(self, exc: fireworks.FireworksError, cause: Exception) -> InferenceError:
         if isinstance(exc, fireworks.NotFoundError) and self.deployment is None:
             model_id = self.model.rsplit("/", 1)[-1]
             what = "fine-tuned model" if self.fine_tuned else "model"

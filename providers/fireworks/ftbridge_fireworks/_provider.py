@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import fireworks
 from pydantic import BaseModel
 
-from ftbridge import _secrets
+from ftbridge import _network, _secrets
 from ftbridge._exceptions import (
     ConfigError,
     InferenceError,
@@ -148,7 +148,10 @@ class FireworksProvider:
             api_key=key,
             account_id=self.account_id,
             base_url=self.base_url,
-            timeout=self.timeout,
+            # a host that never answers is known unreachable in seconds, not after the timeout
+            timeout=fireworks.Timeout(
+                self.timeout, connect=min(self.timeout, _network.CONNECT_TIMEOUT)
+            ),
             max_retries=0,
         )
         self._uploads = Uploader(
