@@ -17,6 +17,7 @@ Exit codes (also in the README):
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 from collections.abc import Sequence
@@ -51,6 +52,12 @@ _COMMAND_MODULES = (
     "_plot",
     "_migrate",
     "_serve",
+)
+
+
+# Writes that fail for the disk's sake, whatever the file: said in a sentence, exit 2.
+_WRITE_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG", "EROFS") if hasattr(errno, name)
 )
 
 
@@ -114,8 +121,11 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"ftbridge: error: cannot write output: {reason}", file=sys.stderr)
         return 2
     except OSError as exc:
-        if exc.filename is None:  # not about a path the user named: a real fault, shown whole
-            raise
+        if exc.filename is None and exc.errno not in _WRITE_ERRNOS:
+            raise  # not about a file the user named, nor a full disk: a real fault, shown whole
+        if exc.filename is None:  # a write that failed once the file was open (a full disk)
+            print(f"ftbridge: error: cannot write: {exc.strerror or exc}", file=sys.stderr)
+            return 2
         # a file the user named cannot be read or written (`-o` into a missing directory, a
         # directory where a file was meant): name it, as for any other unreadable input
         reason = exc.strerror or str(exc)

@@ -150,6 +150,10 @@ def _recorded(out: Path, model: str) -> set[str]:
     answers, any other file given by mistake) is refused before it is touched."""
     if not out.exists() or out.is_dir():
         return set()  # a directory: opening it for writing names it
+    if not out.is_file():  # a device or a pipe (/dev/full reads zeros for ever)
+        raise ConfigError(
+            f"{out} is not a regular file; give --out (out=) a .jsonl file to write and resume"
+        )
     raw = out.read_bytes()
     complete, _, torn = raw.rpartition(b"\n")
     if torn and not _RECORD_START.startswith(torn[: len(_RECORD_START)]):

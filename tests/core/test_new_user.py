@@ -486,3 +486,18 @@ def test_serve_refuses_impossible_numbers_before_loading_a_model(
     err = capsys.readouterr().err
     assert expected in err
     assert "loading the model" not in err
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_full_disk_and_a_device_as_output_are_sentences(
+    capsys: pytest.CaptureFixture[str], train_file: Path, tmp_path: Path
+) -> None:
+    job = _succeeded_job(capsys, train_file)
+    assert main(["plot", job, "-o", "/dev/full"]) == 2  # the write fails once the file is open
+    err = capsys.readouterr().err
+    assert "ftbridge: error: cannot write: No space left on device" in err
+    _no_traceback(err)
+    # record reads its --out first to resume it: /dev/full reads zeros for ever
+    prompts = str(_prompts(tmp_path))
+    assert main(["record", job, "--data", prompts, "--out", "/dev/full"]) == 2
+    assert "/dev/full is not a regular file" in capsys.readouterr().err
