@@ -72,6 +72,8 @@ def _records(data: str | Path | Iterable[Any]) -> tuple[str, Iterable[tuple[int,
     """(where, [(line number, record or parse error), ...])."""
     if isinstance(data, (str, Path)):
         path = Path(data).expanduser()
+        if path.is_char_device() or path.is_block_device():  # /dev/zero: read for ever
+            raise DatasetReadError(f"{path} is a device, not a file; pass a .jsonl file")
         try:
             raw = path.read_bytes()
         except OSError as exc:

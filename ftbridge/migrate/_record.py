@@ -88,6 +88,8 @@ def _prompt_of(record: Any) -> list[dict[str, Any]] | None:
 
 def read_prompts(path: Path) -> list[list[dict[str, Any]]]:
     """The prompts of a chat JSONL file (final assistant turns dropped); errors named by line."""
+    if path.is_char_device() or path.is_block_device():  # /dev/zero: read for ever
+        raise DatasetReadError(f"{path} is a device, not a file; pass a .jsonl file")
     try:
         lines = path.read_bytes().splitlines()
     except FileNotFoundError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import stat
 import tempfile
 import zlib
 from collections.abc import Iterable, Mapping
@@ -53,6 +54,11 @@ def _stat(path: Path) -> os.stat_result:
         raise DatasetReadError(f"cannot read dataset file {path}: {exc.strerror or exc}") from exc
     if path.is_dir():
         raise DatasetReadError(f"{path} is a directory; pass the path of a .jsonl file")
+    if not stat.S_ISREG(st.st_mode):  # a pipe reads as empty, /dev/zero never ends
+        raise DatasetReadError(
+            f"{path} is not a regular file (a pipe or a device); save the data to a .jsonl "
+            "file and pass its path"
+        )
     if not os.access(path, os.R_OK):
         raise DatasetReadError(f"no permission to read dataset file {path}")
     return st

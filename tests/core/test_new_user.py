@@ -501,3 +501,43 @@ def test_a_full_disk_and_a_device_as_output_are_sentences(
     prompts = str(_prompts(tmp_path))
     assert main(["record", job, "--data", prompts, "--out", "/dev/full"]) == 2
     assert "/dev/full is not a regular file" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (["validate", "/dev/zero"], "/dev/zero is not a regular file (a pipe or a device)"),
+        (["submit", "/dev/zero", "--provider", "fake", "--model", "base"], "not a regular file"),
+        (["eval", "/dev/zero", "--model", "a=fake:base"], "/dev/zero is a device, not a file"),
+        (["record", "fake:base", "--data", "/dev/zero", "--out", "{out}"], "is a device"),
+    ],
+)
+def test_a_device_as_input_is_refused_instead_of_read_for_ever(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: list[str], expected: str
+) -> None:
+    out = str(tmp_path / "golden.jsonl")
+    assert main([part.format(out=out) for part in command]) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_a_pipe_given_to_validate_is_named_not_called_empty(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "data.pipe"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as w:  # the other end of the pipe
+            w.write(b'{"messages": [{"role": "user", "content": "hi"}]}\n')
+
+    threading.Thread(target=feed, daemon=True).start()
+    assert main(["validate", str(fifo)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a regular file (a pipe or a device)" in err
+    assert "no examples" not in err
+    with open(fifo, "rb") as r:  # let the feeder finish
+        r.read()
