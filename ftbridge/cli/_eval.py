@@ -116,6 +116,13 @@ def parse_models(values: list[str]) -> dict[str, str]:
     models: dict[str, str] = {}
     for value in values:
         found = _NAMED.match(value)
+        given, sep, rest = value.partition("=")
+        if not found and sep and not given:
+            raise ConfigError(f"--model {value}: give a NAME before '=' (NAME=REF), or REF alone")
+        if not found and sep and not rest and _NAMED.match(f"{given}=x"):
+            raise ConfigError(
+                f"--model {value}: give the model after '=', e.g. {given}=local:./models/tiny"
+            )
         name, ref = (found.group("name"), found.group("ref")) if found else (value, value)
         if name in models:
             raise ConfigError(f"--model {name}: given twice; give each model a distinct NAME=")

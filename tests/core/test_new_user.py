@@ -541,3 +541,19 @@ def test_a_pipe_given_to_validate_is_named_not_called_empty(
     assert "no examples" not in err
     with open(fifo, "rb") as r:  # let the feeder finish
         r.read()
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("tuned=", "--model tuned=: give the model after '=', e.g. tuned=local:./models/tiny"),
+        ("=fake:base", "--model =fake:base: give a NAME before '=' (NAME=REF), or REF alone"),
+    ],
+)
+def test_eval_model_without_its_name_or_reference_says_which(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, given: str, expected: str
+) -> None:
+    assert main(["eval", str(_prompts(tmp_path)), "--model", given]) == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert "no job" not in err and "unknown provider" not in err
