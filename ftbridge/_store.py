@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -124,6 +125,27 @@ def _metric(row: sqlite3.Row) -> MetricPoint:
     return MetricPoint.model_validate(orjson.loads(row["body"]))
 
 
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    return code == sqlite3.SQLITE_BUSY if code is not None else "locked" in str(exc)
+
+
+def _use_wal(conn: sqlite3.Connection, wait: float = 30.0) -> None:
+    """Put the store in WAL mode. Switching needs the file to itself, and SQLite answers a
+    second process (or thread) opening a new store at the same moment with "database is
+    locked" at once, without its busy handler: wait for the other one instead."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class JobStore:
     """Thread-safe access to the job store; one connection per thread."""
 
@@ -159,7 +181,7 @@ class JobStore:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA busy_timeout = 30000")
             self._local.conn = conn

@@ -82,3 +82,25 @@ def test_two_processes_writing_one_job_lose_nothing(ftbridge_home: Path) -> None
         sqlite3.connect(ftbridge_home / "jobs.db").execute("PRAGMA integrity_check").fetchone()[0]
         == "ok"
     )
+
+
+def test_a_store_being_written_by_another_process_is_waited_for_when_opened(
+    tmp_path: Path,
+) -> None:
+    """Switching a new store to WAL needs the file to itself; SQLite refuses that at once while
+    another connection writes (no busy handler), so opening must wait instead of failing."""
+    import threading
+
+    path = tmp_path / "jobs.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE busy (x)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO busy VALUES (1)")
+    release = threading.Timer(0.5, lambda: other.execute("COMMIT"))
+    release.start()
+    try:
+        store = JobStore(path)  # before the fix: StoreError "database is locked" at once
+        assert store.query() == []
+    finally:
+        release.join()
+        other.close()
