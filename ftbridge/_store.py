@@ -125,9 +125,12 @@ def _metric(row: sqlite3.Row) -> MetricPoint:
     return MetricPoint.model_validate(orjson.loads(row["body"]))
 
 
+_SQLITE_BUSY = 5  # SQLite's result code; sqlite3 names it from Python 3.11 on
+
+
 def _busy(exc: sqlite3.OperationalError) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
-    return code == sqlite3.SQLITE_BUSY if code is not None else "locked" in str(exc)
+    return code == _SQLITE_BUSY if code is not None else "locked" in str(exc)
 
 
 def _use_wal(conn: sqlite3.Connection, wait: float = 30.0) -> None:
