@@ -14,7 +14,6 @@ import os
 from typing import Any
 
 from datasets import Dataset
-from transformers import EarlyStoppingCallback
 from trl import DPOConfig, DPOTrainer
 
 from ftbridge._models import JobSpec
@@ -26,12 +25,16 @@ from ._modeling import keep_4bit_layers_differentiable, load_base, lora_config, 
 from ._options import LocalOptions
 from ._plan import default_save_steps, plan_batches, resolve, total_steps, warmup_steps
 from ._recipe import (
+    QUIET_ARGS,
     Outcome,
     checkpointing_args,
+    ddp_args,
     hold_out,
     load_tokenizer,
     pick_training_device,
     run_and_save,
+    run_callbacks,
+    trainer_args,
 )
 from ._runs import EventWriter, RunDir
 
@@ -134,49 +137,20 @@ def train_dpo(
         keep_4bit_layers_differentiable(model)
     fresh_adapter = opts.from_job is None and hp.tuning != "full"
     args = DPOConfig(
-        output_dir=str(run.checkpoints),
-        num_train_epochs=hp.epochs,
-        max_steps=opts.max_steps or -1,
-        per_device_train_batch_size=plan.micro_batch_size,
-        per_device_eval_batch_size=plan.micro_batch_size,
-        gradient_accumulation_steps=plan.accumulation,
-        learning_rate=hp.learning_rate,
-        lr_scheduler_type=opts.lr_scheduler,
-        warmup_steps=warmup,
-        weight_decay=opts.weight_decay,
-        max_grad_norm=opts.max_grad_norm,
-        seed=hp.seed,
-        data_seed=hp.seed,
-        logging_steps=opts.logging_steps,
-        save_strategy="steps",
-        save_steps=save_steps,
-        save_total_limit=opts.save_total_limit,
-        eval_strategy="steps" if has_eval else "no",
-        eval_steps=eval_steps if has_eval else None,
-        load_best_model_at_end=bool(opts.early_stopping_patience and has_eval),
-        metric_for_best_model="eval_loss" if has_eval else None,
-        greater_is_better=False if has_eval else None,
-        bf16=dtype == "bfloat16",
-        fp16=dtype == "float16" and hp.tuning != "qlora",
-        use_cpu=device == "cpu",
+        **trainer_args(
+            run, hp, opts, plan, warmup, save_steps, eval_steps, has_eval, dtype, device
+        ),
         **checkpointing_args(gradient_checkpointing, DPOConfig),
-        ddp_backend=("nccl" if device == "cuda" else "gloo") if world > 1 else None,
-        ddp_find_unused_parameters=False if world > 1 else None,
+        **ddp_args(world, device),
         max_length=opts.max_length,
         beta=opts.dpo_beta,
         padding_free=False,
-        report_to="none",
-        disable_tqdm=True,
-        dataloader_num_workers=0,
+        **QUIET_ARGS,
         trust_remote_code=opts.trust_remote_code,
     )
     progress = Progress(run, events, is_main)
     stopper = StopOnRequest(run, flag)
-    callbacks: list[Any] = [progress, stopper]
-    if opts.early_stopping_patience and has_eval:
-        callbacks.append(
-            EarlyStoppingCallback(early_stopping_patience=opts.early_stopping_patience)
-        )
+    callbacks = run_callbacks(progress, stopper, opts, has_eval)
     trainer = DPOTrainer(
         model=model,
         args=args,

@@ -72,6 +72,75 @@ def checkpointing_args(on: bool, config: type = SFTConfig) -> dict[str, Any]:
     return {key: on, f"{key}_kwargs": {"use_reentrant": False} if on else None}
 
 
+#: Trainer settings every local recipe shares: no reporting, no bars of its own (ftbridge's
+#: events are the progress), data loaded in the training process.
+QUIET_ARGS: dict[str, Any] = {
+    "report_to": "none",
+    "disable_tqdm": True,
+    "dataloader_num_workers": 0,
+}
+
+
+def trainer_args(
+    run: Any,
+    hp: Any,
+    opts: Any,
+    plan: Any,
+    warmup: int,
+    save_steps: int,
+    eval_steps: int,
+    has_eval: bool,
+    dtype: str,
+    device: str,
+) -> dict[str, Any]:
+    """The ``TrainingArguments`` fields the SFT and DPO recipes set the same way."""
+    return {
+        "output_dir": str(run.checkpoints),
+        "num_train_epochs": hp.epochs,
+        "max_steps": opts.max_steps or -1,
+        "per_device_train_batch_size": plan.micro_batch_size,
+        "per_device_eval_batch_size": plan.micro_batch_size,
+        "gradient_accumulation_steps": plan.accumulation,
+        "learning_rate": hp.learning_rate,
+        "lr_scheduler_type": opts.lr_scheduler,
+        "warmup_steps": warmup,
+        "weight_decay": opts.weight_decay,
+        "max_grad_norm": opts.max_grad_norm,
+        "seed": hp.seed,
+        "data_seed": hp.seed,
+        "logging_steps": opts.logging_steps,
+        "save_strategy": "steps",
+        "save_steps": save_steps,
+        "save_total_limit": opts.save_total_limit,
+        "eval_strategy": "steps" if has_eval else "no",
+        "eval_steps": eval_steps if has_eval else None,
+        "load_best_model_at_end": bool(opts.early_stopping_patience and has_eval),
+        "metric_for_best_model": "eval_loss" if has_eval else None,
+        "greater_is_better": False if has_eval else None,
+        "bf16": dtype == "bfloat16",
+        "fp16": dtype == "float16" and hp.tuning != "qlora",
+        "use_cpu": device == "cpu",
+    }
+
+
+def ddp_args(world: int, device: str) -> dict[str, Any]:
+    """Distributed settings for a run of ``world`` processes (none for one)."""
+    return {
+        "ddp_backend": ("nccl" if device == "cuda" else "gloo") if world > 1 else None,
+        "ddp_find_unused_parameters": False if world > 1 else None,
+    }
+
+
+def run_callbacks(progress: Any, stopper: Any, opts: Any, has_eval: bool) -> list[Any]:
+    """Progress events, stop-on-request, and early stopping when asked for with an eval set."""
+    callbacks: list[Any] = [progress, stopper]
+    if opts.early_stopping_patience and has_eval:
+        callbacks.append(
+            EarlyStoppingCallback(early_stopping_patience=opts.early_stopping_patience)
+        )
+    return callbacks
+
+
 def load_tokenizer(model: str, opts: LocalOptions) -> tuple[Any, str, list[str]]:
     """The tokenizer with the template the run trains with (saved with the model)."""
     tokenizer = AutoTokenizer.from_pretrained(model, trust_remote_code=opts.trust_remote_code)
@@ -182,49 +251,20 @@ def train(run: RunDir, *, resume: bool, flag: StopFlag, events: EventWriter) -> 
         # accepts a collator of ours only with its own padding_free off.
         collator = PackedBatches(tokenizer.pad_token_id, round_up=device == "cpu")
     args = SFTConfig(
-        output_dir=str(run.checkpoints),
-        num_train_epochs=hp.epochs,
-        max_steps=opts.max_steps or -1,
-        per_device_train_batch_size=plan.micro_batch_size,
-        per_device_eval_batch_size=plan.micro_batch_size,
-        gradient_accumulation_steps=plan.accumulation,
-        learning_rate=hp.learning_rate,
-        lr_scheduler_type=opts.lr_scheduler,
-        warmup_steps=warmup,
-        weight_decay=opts.weight_decay,
-        max_grad_norm=opts.max_grad_norm,
-        seed=hp.seed,
-        data_seed=hp.seed,
-        logging_steps=opts.logging_steps,
-        save_strategy="steps",
-        save_steps=save_steps,
-        save_total_limit=opts.save_total_limit,
-        eval_strategy="steps" if has_eval else "no",
-        eval_steps=eval_steps if has_eval else None,
-        load_best_model_at_end=bool(opts.early_stopping_patience and has_eval),
-        metric_for_best_model="eval_loss" if has_eval else None,
-        greater_is_better=False if has_eval else None,
-        bf16=dtype == "bfloat16",
-        fp16=dtype == "float16" and hp.tuning != "qlora",
-        use_cpu=device == "cpu",
+        **trainer_args(
+            run, hp, opts, plan, warmup, save_steps, eval_steps, has_eval, dtype, device
+        ),
         **checkpointing_args(gradient_checkpointing),
-        ddp_backend=("nccl" if device == "cuda" else "gloo") if world > 1 else None,
-        ddp_find_unused_parameters=False if world > 1 else None,
+        **ddp_args(world, device),
         max_length=None,  # truncated in _data, so padding-free needs no packing
         padding_free=opts.padding_free and collator is None,
         packing=False,
-        report_to="none",
-        disable_tqdm=True,
-        dataloader_num_workers=0,
+        **QUIET_ARGS,
         trust_remote_code=opts.trust_remote_code,
     )
     progress = Progress(run, events, is_main)
     stopper = StopOnRequest(run, flag)
-    callbacks: list[Any] = [progress, stopper]
-    if opts.early_stopping_patience and has_eval:
-        callbacks.append(
-            EarlyStoppingCallback(early_stopping_patience=opts.early_stopping_patience)
-        )
+    callbacks = run_callbacks(progress, stopper, opts, has_eval)
     trainer = SFTTrainer(
         model=model,
         args=args,
